@@ -11,7 +11,7 @@
  */
 
 import type { Deferred, Failure } from "../defer/mod.ts";
-import type { IAddress, IPv4Address, IPv6Address } from "./address.ts";
+import type { IAddress } from "./address.ts";
 
 export type { IAddress } from "./address.ts";
 
@@ -161,7 +161,8 @@ export interface ITransport extends IConsumer, IPushProducer {
 
 /**
  * A TCP connection's transport: {@linkcode ITransport} plus the TCP socket
- * options. Addresses are IP addresses.
+ * options. (Its `getHost()`/`getPeer()` return `IPv4Address` or
+ * `IPv6Address`.)
  *
  * @example
  * ```ts
@@ -185,10 +186,6 @@ export interface ITCPTransport extends ITransport {
   setTcpKeepAlive(enabled: boolean): void;
   /** Whether TCP keepalive is on. */
   getTcpKeepAlive(): boolean;
-  /** The IP address of the other side. */
-  getPeer(): IPv4Address | IPv6Address;
-  /** The IP address of this side. */
-  getHost(): IPv4Address | IPv6Address;
 }
 
 /**
@@ -344,7 +341,7 @@ export interface IConnector {
  * import { IPv4Address } from "./address.ts";
  * const port: IListeningPort = {
  *   getHost: () => new IPv4Address("TCP", "127.0.0.1", 8000),
- *   stopListening: () => succeed(undefined),
+ *   stopListening: () => succeed<void>(undefined),
  * };
  * await port.stopListening();
  * ```

@@ -18,4 +18,11 @@
  *
  * @module
  */
+export * from "./clock.ts";
 export * from "./cooperator.ts";
+export {
+  AlreadyCalled,
+  AlreadyCancelled,
+  DelayedCall,
+  type IDelayedCall,
+} from "../reactor/delayed_call.ts";

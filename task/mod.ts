@@ -20,6 +20,7 @@
  */
 export * from "./clock.ts";
 export * from "./cooperator.ts";
+export * from "./defer_later.ts";
 export {
   AlreadyCalled,
   AlreadyCancelled,

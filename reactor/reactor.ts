@@ -1,0 +1,506 @@
+/**
+ * The reactor: Twisted's event loop, riding the host runtime's own loop
+ * through an {@linkcode EventLoopAdapter}.
+ *
+ * @module
+ */
+
+import { Failure } from "../defer/failure.ts";
+import type { EventLoopAdapter, StopSignal, TimerHandle } from "./adapter.ts";
+import { type DelayedCall, TimerQueue } from "./delayed_call.ts";
+import { ReactorAlreadyRunning, ReactorNotRestartable, ReactorNotRunning } from "./errors.ts";
+import type {
+  IReactorCore,
+  IReactorTime,
+  LogFunction,
+  TriggerID,
+  TriggerPhase,
+} from "./interfaces.ts";
+import { ThreePhaseEvent } from "./system_event.ts";
+
+/**
+ * Options for a {@linkcode Reactor}.
+ *
+ * @example
+ * ```ts
+ * import type { ReactorOptions } from "./reactor.ts";
+ * const errors: string[] = [];
+ * const options: ReactorOptions = { log: (message) => errors.push(message) };
+ * if (typeof options.log !== "function") throw new Error();
+ * ```
+ */
+export interface ReactorOptions {
+  /** Where errors nobody else handles are reported. Default: {@linkcode defaultLog}. */
+  log?: LogFunction;
+}
+
+/**
+ * The default {@linkcode LogFunction}: writes the message, and the Failure's
+ * traceback when there is one, to `console.error`.
+ *
+ * @example
+ * ```ts
+ * import { defaultLog } from "./reactor.ts";
+ * if (typeof defaultLog !== "function") throw new Error();
+ * ```
+ */
+export const defaultLog: LogFunction = (message: string, failure?: Failure): void => {
+  console.error(failure ? `${message}\n${failure.getTraceback()}` : message);
+};
+
+/**
+ * Where a reactor is in its one lifetime: `idle` (never run; timers already
+ * work), `starting` (startup triggers firing), `running`, `stopping` (stop()
+ * was called; shutdown triggers pending or firing) and `stopped` (run()
+ * resolved; not restartable).
+ *
+ * @example
+ * ```ts
+ * import { createReactor } from "./global.ts";
+ * import type { ReactorState } from "./reactor.ts";
+ * const reactor = createReactor();
+ * const state: ReactorState = reactor.state;
+ * if (state !== "idle") throw new Error(state);
+ * ```
+ */
+export type ReactorState = "idle" | "starting" | "running" | "stopping" | "stopped";
+
+/** The longest host timer armed at once (about 24.8 days, the 32-bit millisecond limit). */
+const LONGEST_TIMER = 2147483;
+
+const STOP_SIGNALS: readonly StopSignal[] = ["SIGINT", "SIGTERM"];
+
+/**
+ * The reactor: schedules calls ({@linkcode IReactorTime}) and owns the
+ * program's lifetime ({@linkcode IReactorCore}), on any runtime backend.
+ * Usually obtained from `createReactor()` or `getReactor()` in `./global.ts`.
+ *
+ * It is embeddable: it rides the host runtime's event loop, so `callLater`
+ * works as soon as the reactor exists, before `run()`. All pending calls
+ * share ONE host timer, armed for the earliest of them, so thousands of
+ * `callLater`s cost one host timer; with no call pending there is no host
+ * timer at all. An exception from a delayed call is reported to
+ * {@linkcode Reactor.log} and the other calls go on.
+ *
+ * `run()` fires the `"startup"` event (`running` becomes true in its
+ * `during` phase; `callWhenRunning` calls are `after` triggers) and installs
+ * SIGINT/SIGTERM handlers that stop the reactor gracefully. `stop()` fires
+ * `"shutdown"` right after the code that called it (on a microtask), waiting
+ * for the Deferreds and Promises returned by `before` triggers; `running`
+ * becomes false in its `during` phase. Once the shutdown is over, the
+ * signal handlers and the host timer are removed and `run()` resolves:
+ * nothing of the reactor keeps the process alive any more. Calls still
+ * pending then stay in {@linkcode Reactor.getDelayedCalls} but never run, as
+ * in Twisted, where nothing runs after the reactor stopped.
+ *
+ * Signals: the first SIGINT or SIGTERM stops the reactor and removes the
+ * reactor's handlers, so a second one gets the runtime's default action
+ * (ending the process) even if a shutdown trigger hangs.
+ *
+ * @example
+ * ```ts
+ * import { createReactor } from "./global.ts";
+ * const reactor = createReactor();
+ * const seen: string[] = [];
+ * reactor.addSystemEventTrigger("before", "shutdown", () => seen.push("shutdown"));
+ * reactor.callLater(0.01, () => {
+ *   seen.push("tick");
+ *   reactor.stop();
+ * });
+ * await reactor.run();
+ * if (seen.join() !== "tick,shutdown" || reactor.running) throw new Error(seen.join());
+ * ```
+ */
+export class Reactor implements IReactorTime, IReactorCore {
+  /** The backend this reactor runs on; the networking layer uses it for sockets. */
+  readonly adapter: EventLoopAdapter;
+  /** Where errors nobody else handles are reported (replaceable at any time). */
+  log: LogFunction;
+  #queue: TimerQueue;
+  #timer: TimerHandle | null = null;
+  /** The queue time the host timer is armed for. */
+  #timerAt = 0;
+  #syncQueued = false;
+  #state: ReactorState = "idle";
+  #running = false;
+  #startupDone = false;
+  #shutdownFired = false;
+  #events = new Map<string, ThreePhaseEvent>();
+  #removeSignalHandlers: (() => void)[] = [];
+  #exitSignal: StopSignal | null = null;
+  #resolveRun: (() => void) | null = null;
+
+  /** Creates a reactor on `adapter`. See `createReactor()` for the usual way. */
+  constructor(adapter: EventLoopAdapter, options: ReactorOptions = {}) {
+    this.adapter = adapter;
+    this.log = options.log ?? defaultLog;
+    this.#queue = new TimerQueue(() => adapter.monotonicSeconds());
+    this.#queue.onChange = () => this.#queueSync();
+  }
+
+  /** True from the `during` phase of startup until the `during` phase of shutdown. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Where the reactor is in its lifetime; see {@linkcode ReactorState}. */
+  get state(): ReactorState {
+    return this.#state;
+  }
+
+  /** The signal that stopped the reactor, or `null` when none did. */
+  get exitSignal(): StopSignal | null {
+    return this.#exitSignal;
+  }
+
+  /**
+   * The current time in seconds, from the backend's monotonic clock (its
+   * origin is arbitrary: compare readings, do not print them as dates).
+   *
+   * @example
+   * ```ts
+   * import { createReactor } from "./global.ts";
+   * const reactor = createReactor();
+   * const a = reactor.seconds();
+   * const b = reactor.seconds();
+   * if (b < a) throw new Error("monotonic");
+   * ```
+   */
+  seconds(): number {
+    return this.adapter.monotonicSeconds();
+  }
+
+  /**
+   * Runs `fn(...args)` after `seconds` (a finite number, not negative). Works
+   * before `run()`. Returns the {@linkcode DelayedCall}, which can be
+   * cancelled, delayed or reset until it runs.
+   *
+   * @example
+   * ```ts
+   * import { createReactor } from "./global.ts";
+   * const reactor = createReactor();
+   * const greeting = await new Promise<string>((resolve) => {
+   *   reactor.callLater(0.01, (name: string) => resolve(`hello ${name}`), "world");
+   * });
+   * if (greeting !== "hello world") throw new Error(greeting);
+   * ```
+   */
+  callLater<A extends unknown[]>(
+    seconds: number,
+    fn: (...args: A) => unknown,
+    ...args: A
+  ): DelayedCall {
+    return this.#queue.schedule(seconds, fn, args);
+  }
+
+  /**
+   * Every pending delayed call, sorted by time.
+   *
+   * @example
+   * ```ts
+   * import { createReactor } from "./global.ts";
+   * const reactor = createReactor();
+   * const call = reactor.callLater(30, () => {});
+   * if (reactor.getDelayedCalls()[0] !== call) throw new Error();
+   * call.cancel();
+   * if (reactor.getDelayedCalls().length !== 0) throw new Error();
+   * ```
+   */
+  getDelayedCalls(): DelayedCall[] {
+    return this.#queue.getDelayedCalls();
+  }
+
+  /**
+   * Fires the startup triggers and `callWhenRunning` calls, installs the
+   * SIGINT/SIGTERM handlers, and resolves once `stop()` has been called and
+   * the shutdown triggers have all run. Rejects with
+   * {@linkcode ReactorAlreadyRunning} when called again while running, and
+   * with {@linkcode ReactorNotRestartable} after the reactor has stopped.
+   *
+   * @example
+   * ```ts
+   * import { createReactor } from "./global.ts";
+   * const reactor = createReactor();
+   * let ran = false;
+   * reactor.callWhenRunning(() => {
+   *   ran = reactor.running;
+   *   reactor.stop();
+   * });
+   * await reactor.run();
+   * if (!ran || reactor.state !== "stopped") throw new Error();
+   * ```
+   */
+  run(): Promise<void> {
+    if (this.#state === "stopped") return Promise.reject(new ReactorNotRestartable());
+    if (this.#state !== "idle") return Promise.reject(new ReactorAlreadyRunning());
+    this.#state = "starting";
+    const done = new Promise<void>((resolve) => {
+      this.#resolveRun = resolve;
+    });
+    for (const signal of STOP_SIGNALS) {
+      this.#removeSignalHandlers.push(
+        this.adapter.addSignalHandler(signal, () => this.#onSignal(signal)),
+      );
+    }
+    this.#event("startup").fire({
+      during: () => {
+        this.#running = true;
+      },
+      done: () => this.#startupFinished(),
+    });
+    return done;
+  }
+
+  /**
+   * Asks the reactor to shut down: the `"shutdown"` event fires right after
+   * the current code (or, when called during startup, once startup has
+   * finished), then `run()` resolves. Throws {@linkcode ReactorNotRunning}
+   * when the reactor was never started, is already stopping, or has stopped.
+   *
+   * @example
+   * ```ts
+   * import { createReactor, ReactorNotRunning } from "./mod.ts";
+   * const reactor = createReactor();
+   * reactor.callWhenRunning(() => {
+   *   reactor.stop();
+   *   try {
+   *     reactor.stop();
+   *   } catch (e) {
+   *     if (!(e instanceof ReactorNotRunning)) throw e;
+   *   }
+   * });
+   * await reactor.run();
+   * ```
+   */
+  stop(): void {
+    if (this.#state !== "starting" && this.#state !== "running") {
+      throw new ReactorNotRunning();
+    }
+    this.#state = "stopping";
+    if (this.#startupDone) queueMicrotask(() => this.#fireShutdown());
+  }
+
+  /**
+   * Runs `fn(...args)` once the reactor is running: at once (returning
+   * `undefined`) if it already is, otherwise as an `after startup` trigger,
+   * whose id is returned.
+   *
+   * @example
+   * ```ts
+   * import { createReactor } from "./global.ts";
+   * const reactor = createReactor();
+   * const seen: number[] = [];
+   * reactor.callWhenRunning((n: number) => seen.push(n), 1);
+   * reactor.callWhenRunning(() => {
+   *   reactor.callWhenRunning((n: number) => seen.push(n), 2); // already running: at once
+   *   reactor.stop();
+   * });
+   * await reactor.run();
+   * if (seen.join() !== "1,2") throw new Error(seen.join());
+   * ```
+   */
+  callWhenRunning<A extends unknown[]>(
+    fn: (...args: A) => unknown,
+    ...args: A
+  ): TriggerID | undefined {
+    if (this.#running) {
+      fn(...args);
+      return undefined;
+    }
+    return this.addSystemEventTrigger("after", "startup", fn, ...args);
+  }
+
+  /**
+   * Adds `fn(...args)` to `phase` of `event` and returns an id for
+   * {@linkcode Reactor.removeSystemEventTrigger}. Triggers of one phase run in
+   * the order they were added; a `before` trigger may return a Deferred or
+   * Promise, which is waited for before the `during` phase. Throws a
+   * `TypeError` for an unknown phase or a `fn` that is not a function.
+   *
+   * @example
+   * ```ts
+   * import { createReactor } from "./global.ts";
+   * const reactor = createReactor();
+   * const seen: string[] = [];
+   * reactor.addSystemEventTrigger("after", "shutdown", () => seen.push("after"));
+   * reactor.addSystemEventTrigger("before", "shutdown", async () => {
+   *   await new Promise((resolve) => setTimeout(resolve, 5)); // e.g. flush a file
+   *   seen.push("before");
+   * });
+   * reactor.callWhenRunning(() => reactor.stop());
+   * await reactor.run();
+   * if (seen.join() !== "before,after") throw new Error(seen.join());
+   * ```
+   */
+  addSystemEventTrigger<A extends unknown[]>(
+    phase: TriggerPhase,
+    event: string,
+    fn: (...args: A) => unknown,
+    ...args: A
+  ): TriggerID {
+    return this.#event(event).addTrigger(phase, fn, ...args);
+  }
+
+  /**
+   * Removes a trigger that has not run yet. Throws an `Error` for an id that
+   * was already removed or has already run (removing a `before` trigger that
+   * ran while its event is still firing is ignored, as in Twisted).
+   *
+   * @example
+   * ```ts
+   * import { createReactor } from "./global.ts";
+   * const reactor = createReactor();
+   * let ran = false;
+   * const id = reactor.addSystemEventTrigger("during", "shutdown", () => { ran = true; });
+   * reactor.removeSystemEventTrigger(id);
+   * reactor.callWhenRunning(() => reactor.stop());
+   * await reactor.run();
+   * if (ran) throw new Error();
+   * ```
+   */
+  removeSystemEventTrigger(id: TriggerID): void {
+    const event = this.#events.get(id?.event);
+    if (event === undefined) {
+      throw new Error(`no such system event trigger (event ${JSON.stringify(id?.event)})`);
+    }
+    event.removeTrigger(id);
+  }
+
+  /**
+   * Runs the triggers of `event`, phase by phase; they are consumed. This only
+   * runs triggers: firing `"startup"` or `"shutdown"` by hand does not start or
+   * stop the reactor (use `run()` and `stop()`).
+   *
+   * @example
+   * ```ts
+   * import { createReactor } from "./global.ts";
+   * const reactor = createReactor();
+   * const seen: string[] = [];
+   * reactor.addSystemEventTrigger("after", "config-reloaded", () => seen.push("after"));
+   * reactor.addSystemEventTrigger("during", "config-reloaded", () => seen.push("during"));
+   * reactor.fireSystemEvent("config-reloaded");
+   * if (seen.join() !== "during,after") throw new Error(seen.join());
+   * ```
+   */
+  fireSystemEvent(event: string): void {
+    this.#events.get(event)?.fire();
+  }
+
+  #event(name: string): ThreePhaseEvent {
+    let event = this.#events.get(name);
+    if (event === undefined) {
+      event = new ThreePhaseEvent(name, (message, failure) => this.#report(message, failure));
+      this.#events.set(name, event);
+    }
+    return event;
+  }
+
+  #startupFinished(): void {
+    this.#startupDone = true;
+    if (this.#state === "starting") this.#state = "running";
+    // stop() was called while startup was still firing: shut down now that it is over.
+    else if (this.#state === "stopping") queueMicrotask(() => this.#fireShutdown());
+  }
+
+  #fireShutdown(): void {
+    if (this.#shutdownFired) return;
+    this.#shutdownFired = true;
+    this.#event("shutdown").fire({
+      during: () => {
+        this.#running = false;
+      },
+      done: () => this.#finish(),
+    });
+  }
+
+  /** The shutdown is over: let go of everything that keeps the process alive. */
+  #finish(): void {
+    this.#state = "stopped";
+    this.#running = false;
+    this.#uninstallSignalHandlers();
+    this.#sync(); // disarms the host timer
+    const resolve = this.#resolveRun;
+    this.#resolveRun = null;
+    resolve?.();
+  }
+
+  #onSignal(signal: StopSignal): void {
+    // One graceful stop per run; the next signal gets the runtime's default action.
+    this.#uninstallSignalHandlers();
+    if (this.#state === "starting" || this.#state === "running") {
+      this.#exitSignal = signal;
+      this.stop();
+    }
+  }
+
+  #uninstallSignalHandlers(): void {
+    const removers = this.#removeSignalHandlers;
+    this.#removeSignalHandlers = [];
+    for (const remove of removers) {
+      try {
+        remove();
+      } catch (e) {
+        this.#report("Error while removing a signal handler", Failure.from(e));
+      }
+    }
+  }
+
+  /**
+   * The queue changed: re-arm the host timer once, after the current code, so
+   * that a burst of `callLater`/`cancel` costs at most one host timer change.
+   */
+  #queueSync(): void {
+    if (this.#syncQueued) return;
+    this.#syncQueued = true;
+    queueMicrotask(() => {
+      this.#syncQueued = false;
+      this.#sync();
+    });
+  }
+
+  /** Makes the host timer match the queue: none when nothing is pending or after the stop. */
+  #sync(): void {
+    const next = this.#state === "stopped" ? undefined : this.#queue.nextTime();
+    if (next === undefined) {
+      this.#disarm();
+      return;
+    }
+    // A timer armed for an earlier time is kept: it wakes up, runs nothing, and re-arms.
+    if (this.#timer !== null && this.#timerAt <= next) return;
+    this.#disarm();
+    const delay = Math.min(Math.max(0, next - this.seconds()), LONGEST_TIMER);
+    this.#timerAt = next;
+    this.#timer = this.adapter.setTimer(() => this.#onTimer(), delay);
+  }
+
+  #disarm(): void {
+    if (this.#timer === null) return;
+    const timer = this.#timer;
+    this.#timer = null;
+    this.adapter.clearTimer(timer);
+  }
+
+  #onTimer(): void {
+    this.#timer = null;
+    const now = this.seconds();
+    for (;;) {
+      try {
+        this.#queue.runDue(now);
+        break;
+      } catch (e) {
+        // The queue left the later calls pending: report and go on with them.
+        this.#report("Unhandled error in a delayed call", Failure.from(e));
+      }
+    }
+    this.#sync();
+  }
+
+  #report(message: string, failure?: Failure): void {
+    try {
+      this.log(message, failure);
+    } catch (e) {
+      defaultLog(message, failure);
+      defaultLog("...and the reactor's log function failed too", Failure.from(e));
+    }
+  }
+}

@@ -65,8 +65,11 @@ export const defaultLog: LogFunction = (message: string, failure?: Failure): voi
  */
 export type ReactorState = "idle" | "starting" | "running" | "stopping" | "stopped";
 
-/** The longest host timer armed at once (about 24.8 days, the 32-bit millisecond limit). */
-const LONGEST_TIMER = 2147483;
+/**
+ * The host timer that keeps the process alive while `run()` is in progress
+ * and nothing is scheduled (about 24.8 days; it re-arms when it fires).
+ */
+const KEEP_ALIVE_SECONDS = 2147483;
 
 const STOP_SIGNALS: readonly StopSignal[] = ["SIGINT", "SIGTERM"];
 
@@ -84,7 +87,10 @@ const STOP_SIGNALS: readonly StopSignal[] = ["SIGINT", "SIGTERM"];
  *
  * `run()` fires the `"startup"` event (`running` becomes true in its
  * `during` phase; `callWhenRunning` calls are `after` triggers) and installs
- * SIGINT/SIGTERM handlers that stop the reactor gracefully. `stop()` fires
+ * SIGINT/SIGTERM handlers that stop the reactor gracefully. While `run()` is
+ * in progress the reactor keeps the process alive even with nothing
+ * scheduled, as Twisted's `run()` does not return before `stop()` (its one
+ * host timer stays armed, far in the future). `stop()` fires
  * `"shutdown"` right after the code that called it (on a microtask), waiting
  * for the Deferreds and Promises returned by `before` triggers; `running`
  * becomes false in its `during` phase. Once the shutdown is over, the
@@ -212,8 +218,8 @@ export class Reactor implements IReactorTime, IReactorCore {
 
   /**
    * Fires the startup triggers and `callWhenRunning` calls, installs the
-   * SIGINT/SIGTERM handlers, and resolves once `stop()` has been called and
-   * the shutdown triggers have all run. Rejects with
+   * SIGINT/SIGTERM handlers, keeps the process alive, and resolves once
+   * `stop()` has been called and the shutdown triggers have all run. Rejects with
    * {@linkcode ReactorAlreadyRunning} when called again while running, and
    * with {@linkcode ReactorNotRestartable} after the reactor has stopped.
    *
@@ -242,6 +248,7 @@ export class Reactor implements IReactorTime, IReactorCore {
         this.adapter.addSignalHandler(signal, () => this.#onSignal(signal)),
       );
     }
+    this.#sync(); // keeps the process alive until the shutdown is over
     this.#event("startup").fire({
       during: () => {
         this.#running = true;
@@ -458,17 +465,26 @@ export class Reactor implements IReactorTime, IReactorCore {
     });
   }
 
-  /** Makes the host timer match the queue: none when nothing is pending or after the stop. */
+  /**
+   * Makes the host timer match the queue: armed for the earliest call; while
+   * `run()` is in progress and nothing is scheduled, armed far ahead only to
+   * keep the process alive; otherwise (idle or stopped, nothing to run) none.
+   */
   #sync(): void {
-    const next = this.#state === "stopped" ? undefined : this.#queue.nextTime();
+    const state = this.#state;
+    let next = state === "stopped" ? undefined : this.#queue.nextTime();
     if (next === undefined) {
-      this.#disarm();
-      return;
+      if (state === "idle" || state === "stopped") {
+        this.#disarm();
+        return;
+      }
+      if (this.#timer !== null) return; // any armed timer keeps the process alive
+      next = this.seconds() + KEEP_ALIVE_SECONDS;
     }
     // A timer armed for an earlier time is kept: it wakes up, runs nothing, and re-arms.
     if (this.#timer !== null && this.#timerAt <= next) return;
     this.#disarm();
-    const delay = Math.min(Math.max(0, next - this.seconds()), LONGEST_TIMER);
+    const delay = Math.max(0, next - this.seconds());
     this.#timerAt = next;
     this.#timer = this.adapter.setTimer(() => this.#onTimer(), delay);
   }

@@ -498,6 +498,26 @@ describe("reactor core (fake event loop)", () => {
     assert.deepEqual(logged, []);
   });
 
+  test("while run() is in progress one host timer keeps the process alive", async () => {
+    const { loop, reactor } = setup();
+    assert.equal(loop.timers.size, 0, "idle with nothing scheduled: no host timer");
+    const done = start(reactor);
+    assert.equal(loop.timers.size, 1);
+    assert.ok([...loop.timers][0].at - loop.now > 86400, "armed far ahead");
+    reactor.callLater(1, () => {});
+    await flushMicrotasks();
+    assert.equal(loop.timers.size, 1);
+    assert.equal([...loop.timers][0].at, loop.now + 1, "re-armed for the call");
+    await loop.advance(1);
+    assert.equal(loop.timers.size, 1, "back to keeping alive");
+    await loop.advance(3_000_000); // the keep-alive timer fires and re-arms
+    assert.equal(loop.timers.size, 1);
+    assert.ok([...loop.timers][0].at > loop.now);
+    reactor.stop();
+    await done;
+    assert.equal(loop.timers.size, 0);
+  });
+
   test("after run() resolves nothing is left armed: no host timer, no signal handler", async () => {
     const { loop, reactor } = setup();
     const seen: string[] = [];

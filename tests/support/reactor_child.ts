@@ -4,8 +4,11 @@
  * Modes:
  *   reactor     run a reactor; print "ready" once running; on SIGTERM/SIGINT the
  *               shutdown trigger prints "shutdown trigger ran"; a one-hour
- *               callLater stays pending, which must not keep the process alive.
- *   react       the same through react(), with a main that never finishes.
+ *               callLater stays pending, which must not keep the process alive
+ *               once run() has resolved.
+ *   react       the same through react(), with a main that never finishes and
+ *               nothing scheduled: only the running reactor keeps the process
+ *               alive until the signal.
  *   react-fail  react() with a main that fails after 10 ms: exit code 1.
  * Every mode prints "run resolved" when run()/react() has finished, then lets
  * the process end by itself.
@@ -21,9 +24,9 @@ const reactor = createReactor({ backend });
 reactor.addSystemEventTrigger("before", "shutdown", () => {
   console.log("shutdown trigger ran");
 });
-reactor.callLater(3600, () => console.log("an hour passed"));
 
 if (mode === "reactor") {
+  reactor.callLater(3600, () => console.log("an hour passed"));
   reactor.callWhenRunning(() => console.log("ready"));
   await reactor.run();
   console.log(`run resolved ${reactor.exitSignal}`);

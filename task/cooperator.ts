@@ -37,6 +37,7 @@
 
 import { Deferred, ensureDeferred } from "../defer/deferred.ts";
 import { Failure } from "../defer/failure.ts";
+import { getReactor } from "../reactor/global.ts";
 
 /**
  * The base of every error the Cooperator raises: the operation could not be
@@ -319,10 +320,13 @@ function defaultTerminationPredicateFactory(): () => boolean {
   return () => performance.now() >= end;
 }
 
+/**
+ * Twisted's `_defaultScheduler`: the next tick is a delayed call on the global
+ * reactor. The reactor is looked up at call time, not at import, so importing
+ * this module creates no reactor.
+ */
 function defaultScheduler(fn: () => void): ScheduledCall {
-  // TODO(reactor): switch to getReactor().callLater(EPSILON, fn) once reactor/mod.ts lands.
-  const id = setTimeout(fn, EPSILON * 1000);
-  return { cancel: () => clearTimeout(id) };
+  return getReactor().callLater(EPSILON, fn);
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {

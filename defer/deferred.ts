@@ -187,7 +187,10 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   #paused = 0;
   #running = false;
   #suppressAlreadyCalled = false;
-  #canceller: Canceller<T> | undefined;
+  // Typed loosely so that Deferred<T> stays covariant like Promise<T> (Deferred<number> is a
+  // Deferred<unknown>); a Canceller<T> field would make Deferred invariant in T.
+  // deno-lint-ignore no-explicit-any
+  #canceller: Canceller<any> | undefined;
   #record: UnhandledRecord | null = null;
   #creator: Error | null = null;
   #invoker: Error | null = null;
@@ -770,7 +773,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         trackOwner(this, this.#record);
       }
       setUnhandled(this.#record, result);
-    } else if (this.#record !== null && this.#record.failure !== null) {
+    } else if (this.#record !== null && this.#record.pending) {
       setUnhandled(this.#record, null);
     }
   }

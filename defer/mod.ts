@@ -33,6 +33,8 @@ export {
 } from "./deferred.ts";
 export * from "./errors.ts";
 export { Failure, type FailureType } from "./failure.ts";
+export * from "./inline_callbacks.ts";
+export * from "./list.ts";
 export {
   flushUnhandledFailures,
   getUnhandledFailures,

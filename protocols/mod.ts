@@ -21,5 +21,8 @@
  */
 export * from "./address.ts";
 export * from "./errors.ts";
+export * from "./int_string.ts";
 export * from "./interfaces.ts";
+export * from "./line_receiver.ts";
+export * from "./netstring.ts";
 export * from "./protocol.ts";

@@ -1,7 +1,8 @@
 /**
  * Skein: Twisted's core (Deferred, reactor, task, protocols) for Deno, Bun and
  * Node. This root module re-exports every public name; each area is also
- * available on its own subpath (`@skein/skein/defer`, ...).
+ * available on its own subpath: `@skein/skein/defer`, `/task`, `/reactor`,
+ * `/protocols` and `/testing`.
  *
  * @example
  * ```ts
@@ -15,3 +16,7 @@
  * @module
  */
 export * from "./defer/mod.ts";
+export * from "./protocols/mod.ts";
+export * from "./reactor/mod.ts";
+export * from "./task/mod.ts";
+export * from "./testing/mod.ts";

@@ -601,12 +601,12 @@ export class CooperativeTask {
     ensureDeferred(x).addCallbacks(
       (value) => {
         if (this.#state === "active") then(value);
-        else this.#pauseCount--;
+        else if (this.#pauseCount > 0) this.#pauseCount--;
         return undefined;
       },
       (failure) => {
         if (this.#state === "active") this.#completeWith("failed", failure);
-        else this.#pauseCount--;
+        else if (this.#pauseCount > 0) this.#pauseCount--;
         return undefined;
       },
     );

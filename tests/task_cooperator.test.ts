@@ -726,6 +726,17 @@ describe("CooperativeTask run states", () => {
     assert.deepEqual(work, []);
   });
 
+  test("resume after stop while waiting, then the Deferred fires: the pause count stays sane", () => {
+    next = "defer";
+    sched.pump();
+    const d = work.pop() as Deferred<number>;
+    task.stop();
+    task.resume(); // releases the waiting pause: allowed, the task was paused
+    d.callback(1);
+    assert.throws(() => task.resume(), NotPaused);
+    assert.deepEqual(work, []);
+  });
+
   test("a failure arriving after stop() is consumed, not reported as unhandled", () => {
     next = "defer";
     sched.pump();

@@ -119,8 +119,8 @@ export interface RawSocketHandlers {
   drain(): void;
   /**
    * The socket is fully closed. `error` is set when it closed abnormally (peer
-   * reset, broken pipe, TLS failure); it is `undefined` for a clean close and
-   * for a close the transport asked for with `close` or `abort`.
+   * reset, broken pipe, TLS failure, also while `close` was still flushing);
+   * it is `undefined` for a clean close and after `abort`.
    */
   close(error?: unknown): void;
 }

@@ -537,6 +537,27 @@ for (const name of backendsForHost()) {
       });
     });
 
+    test("listening on a port in use, or TLS without a key, is rejected", async () => {
+      const bag = new Bag();
+      try {
+        const { listener } = await serve(adapter, bag);
+        await assert.rejects(
+          adapter.listen({ host: "127.0.0.1", port: listener.address.port }, () => {}),
+          (err: unknown) => {
+            const e = err as { code?: string; name?: string };
+            assert.ok(e.code === "EADDRINUSE" || e.name === "AddrInUse", `got ${err}`);
+            return true;
+          },
+        );
+        await assert.rejects(
+          adapter.listen({ host: "127.0.0.1", port: 0, tls: { cert: "x" } }, () => {}),
+          /needs tls.cert and tls.key/,
+        );
+      } finally {
+        await bag.dispose();
+      }
+    });
+
     test("an aborted connect rejects with the signal's reason", async () => {
       const bag = new Bag();
       try {

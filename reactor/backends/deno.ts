@@ -104,6 +104,7 @@ class DenoSocket implements RawSocket {
   #writing = false;
   #needDrain = false;
   #shutdownWanted = false;
+  #shutdownStarted = false;
   #writeShut = false; // closeWrite() completed
   #closeWanted = false;
   #readEnded = false;
@@ -228,7 +229,8 @@ class DenoSocket implements RawSocket {
   }
 
   async #shutdown(): Promise<void> {
-    if (this.#writeShut || this.#finished) return;
+    if (this.#shutdownStarted || this.#finished) return;
+    this.#shutdownStarted = true;
     try {
       await this.#conn.closeWrite();
     } catch (err) {

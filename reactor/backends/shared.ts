@@ -50,10 +50,30 @@ class LongTimer {
   current: HostTimer | undefined = undefined;
 }
 
+// Every runtime clamps setTimeout(fn, 0) to about 1-2 ms, so a reactor that
+// runs already-due calls through it (Cooperator ticks, callLater(0)) waits a
+// millisecond per turn for nothing. setImmediate runs after pending I/O
+// without that clamp; Deno, Bun and Node all provide it.
+type Immediate = unknown;
+const hostImmediate = globalThis as unknown as {
+  setImmediate?: (fn: () => void) => Immediate;
+  clearImmediate?: (handle: Immediate) => void;
+};
+
+/** A zero-delay timer run with setImmediate. */
+class ImmediateTimer {
+  handle: Immediate;
+  constructor(handle: Immediate) {
+    this.handle = handle;
+  }
+}
+
 /**
  * Runs `fn` once after `seconds` with the host's `setTimeout` (negative or
- * NaN delays count as 0). Delays beyond what `setTimeout` can hold are
- * chained, so a timer for 30 days does not fire at once.
+ * NaN delays count as 0, and delays under a millisecond run with
+ * `setImmediate`, after pending I/O but without `setTimeout`'s clamp).
+ * Delays beyond what `setTimeout` can hold are chained, so a timer for 30
+ * days does not fire at once.
  *
  * @example
  * ```ts
@@ -68,6 +88,9 @@ class LongTimer {
 export function setHostTimer(fn: () => void, seconds: number): TimerHandle {
   let ms = seconds * 1000;
   if (!(ms > 0)) ms = 0;
+  if (ms < 1 && hostImmediate.setImmediate) {
+    return new ImmediateTimer(hostImmediate.setImmediate(fn));
+  }
   if (ms <= MAX_DELAY_MS) return setTimeout(fn, ms) as TimerHandle;
   const chain = new LongTimer();
   const due = performance.now() + ms;
@@ -95,6 +118,8 @@ export function clearHostTimer(handle: TimerHandle): void {
   if (handle instanceof LongTimer) {
     if (handle.current !== undefined) clearTimeout(handle.current);
     handle.current = undefined;
+  } else if (handle instanceof ImmediateTimer) {
+    hostImmediate.clearImmediate?.(handle.handle);
   } else {
     clearTimeout(handle as HostTimer);
   }

@@ -15,4 +15,8 @@
  *
  * @module
  */
+export * from "./accumulating.ts";
+export * from "./loopback.ts";
+export * from "./memory_reactor.ts";
+export * from "./results.ts";
 export * from "./string_transport.ts";

@@ -26,3 +26,4 @@ export * from "./interfaces.ts";
 export * from "./line_receiver.ts";
 export * from "./netstring.ts";
 export * from "./protocol.ts";
+export * from "./wrapping.ts";

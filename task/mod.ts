@@ -21,6 +21,7 @@
 export * from "./clock.ts";
 export * from "./cooperator.ts";
 export * from "./defer_later.ts";
+export * from "./looping_call.ts";
 export * from "./react.ts";
 export {
   AlreadyCalled,

@@ -26,5 +26,6 @@ export * from "./interfaces.ts";
 export * from "./line_receiver.ts";
 export * from "./netstring.ts";
 export * from "./protocol.ts";
+export * from "./throttling.ts";
 export * from "./timeout.ts";
 export * from "./wrapping.ts";

@@ -83,6 +83,11 @@ export class ThrottlingProtocol extends ProtocolWrapper {
   // A pull producer asked for data while throttled: ask it after unthrottling.
   #pullPending = false;
 
+  /** Wraps `wrappedProtocol` for `factory`, which counts its bytes and throttles it. */
+  constructor(factory: ThrottlingFactory, wrappedProtocol: IProtocol) {
+    super(factory, wrappedProtocol);
+  }
+
   /** Counts the bytes into the factory, then writes them. */
   override write(data: Uint8Array | string): void {
     const bytes = toBytes(data);

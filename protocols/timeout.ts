@@ -217,7 +217,9 @@ export interface TimeoutMixinMembers {
  * the pending call was cancelled from outside arms a new one instead of
  * throwing `AlreadyCancelled`, and an invalid period throws `RangeError`
  * before anything changes. The returned class keeps `Base`'s constructor
- * parameters; its static members exist at runtime but are not typed.
+ * parameters; its static members exist at runtime but are not typed. Its
+ * fields (`timeOut = null`, `clock = null`) are initialised after `Base`'s
+ * constructor has run, so set them in the subclass, not in `Base`.
  *
  * @example
  * ```ts

@@ -4,11 +4,16 @@
  * @module
  */
 
-// deno-lint-ignore no-explicit-any
-type Constructor = abstract new (...args: any[]) => unknown;
-
-/** A type that {@linkcode Failure.check} and {@linkcode Failure.trap} can match. */
-export type FailureType = Constructor | StringConstructor | NumberConstructor | BooleanConstructor;
+/**
+ * A type that {@linkcode Failure.check} and {@linkcode Failure.trap} can
+ * match: any class (matched with `instanceof`), or `String`, `Number` and
+ * `Boolean` for thrown primitives.
+ */
+export type FailureType =
+  | (abstract new (...args: never[]) => unknown)
+  | StringConstructor
+  | NumberConstructor
+  | BooleanConstructor;
 
 const observed = new WeakSet<Failure>();
 

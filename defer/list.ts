@@ -140,9 +140,18 @@ export type DeferredListEntries<D extends readonly PromiseLike<unknown>[]> = {
 
 /**
  * Whether options `O` may set `fireOnOneCallback` (`true` unless it is
- * absent or literally `false`).
+ * absent or literally `false`); decides the type a {@linkcode DeferredList}
+ * fires with.
+ *
+ * @example
+ * ```ts
+ * import type { MayFireOnOne } from "./list.ts";
+ * const yes: MayFireOnOne<{ fireOnOneCallback: true }> = true;
+ * const no: MayFireOnOne<{ consumeErrors: true }> = false;
+ * if (!yes || no) throw new Error();
+ * ```
  */
-type MayFireOnOne<O> = "fireOnOneCallback" extends keyof O
+export type MayFireOnOne<O> = "fireOnOneCallback" extends keyof O
   ? (O extends { readonly fireOnOneCallback: false } ? false : true)
   : false;
 
@@ -319,8 +328,19 @@ export class DeferredList<
   }
 }
 
-/** The results of members `D`, in order (a tuple when `D` is a tuple). */
-type Results<D extends readonly PromiseLike<unknown>[]> = {
+/**
+ * The results of members `D`, in order (a tuple when `D` is a tuple): what
+ * {@linkcode gatherResults} fires with.
+ *
+ * @example
+ * ```ts
+ * import type { Results } from "./list.ts";
+ * import type { Deferred } from "./deferred.ts";
+ * const r: Results<[Deferred<number>, Promise<string>]> = [1, "a"];
+ * if (r.length !== 2) throw new Error();
+ * ```
+ */
+export type Results<D extends readonly PromiseLike<unknown>[]> = {
   -readonly [K in keyof D]: Awaited<D[K]>;
 };
 

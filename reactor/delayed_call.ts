@@ -149,7 +149,7 @@ export class DelayedCall implements IDelayedCall {
   /** Tie-breaker for equal times (FIFO); maintained by the queue. @internal */
   _seq: number;
   /** Position in the queue's heap, -1 when not in it. @internal */
-  _index = -1;
+  _index: number = -1;
 
   /**
    * Internal: use `callLater` on a Clock or reactor (or

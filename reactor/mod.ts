@@ -20,6 +20,8 @@
  *
  * @module
  */
+export type * from "./adapter.ts";
+export { backendsForHost, detectRuntime } from "./backends/select.ts";
 export type { IDelayedCall } from "./delayed_call.ts";
 export * from "./errors.ts";
 export * from "./global.ts";

@@ -41,9 +41,19 @@ export function findBytes(hay: Uint8Array, needle: Uint8Array, from: number, to:
   const k = needle.length;
   const last = to - k;
   if (from > last) return -1;
+  const first = needle[0];
+  if (to - from <= 64) {
+    // A short range: a plain loop beats creating a bounded view for the native search.
+    for (let i = from; i <= last; i++) {
+      if (hay[i] !== first) continue;
+      let j = 1;
+      while (j < k && hay[i + j] === needle[j]) j++;
+      if (j === k) return i;
+    }
+    return -1;
+  }
   // Bound the native search so it never scans past `to` (a store has stale capacity there).
   const h = to < hay.length ? hay.subarray(0, to) : hay;
-  const first = needle[0];
   if (k === 1) return h.indexOf(first, from);
   while (from <= last) {
     const i = h.indexOf(first, from);
@@ -85,6 +95,51 @@ export class InputBuffer {
    * to 0 when the delimiter changes.
    */
   scanned: number = 0;
+
+  /** The number of unparsed bytes in the owned store (segment A). */
+  get ownedLength(): number {
+    return this.#a1 - this.#a0;
+  }
+
+  /** The owned store (segment A); its unparsed bytes are `[storeStart, storeEnd)`. */
+  get store(): Uint8Array {
+    return this.#store;
+  }
+
+  /** Where the unparsed bytes of the store start. */
+  get storeStart(): number {
+    return this.#a0;
+  }
+
+  /** Where the unparsed bytes of the store end. */
+  get storeEnd(): number {
+    return this.#a1;
+  }
+
+  /**
+   * Moves the borrowed chunk's bytes up to index `end` into the store, so
+   * that they and the store's bytes are contiguous (the pending sequence is
+   * unchanged).
+   */
+  absorb(end: number): void {
+    if (end <= this.#b0) return;
+    this.#append(this.#chunk, this.#b0, end);
+    this.#b0 = end;
+    if (this.#b0 >= this.#chunk.length) {
+      this.#chunk = EMPTY;
+      this.#b0 = 0;
+    }
+  }
+
+  /** The borrowed chunk (segment B); its unparsed bytes start at {@linkcode InputBuffer.borrowedStart}. */
+  get borrowed(): Uint8Array {
+    return this.#chunk;
+  }
+
+  /** Where the unparsed bytes of the borrowed chunk start. */
+  get borrowedStart(): number {
+    return this.#b0;
+  }
 
   /** The number of unparsed bytes (both segments). */
   get length(): number {
@@ -168,14 +223,16 @@ export class InputBuffer {
 
   /**
    * A contiguous view of the first `n` pending bytes, valid only until the
-   * buffer changes (decode it at once). Copies only if they straddle both
-   * segments. Does not consume them.
+   * buffer changes (decode it at once). If they straddle both segments, the
+   * chunk's part is moved into the store first (the pending sequence is
+   * unchanged). Does not consume them.
    */
   peek(n: number): Uint8Array {
     const aLen = this.#a1 - this.#a0;
     if (aLen === 0) return this.#chunk.subarray(this.#b0, this.#b0 + n);
-    if (n <= aLen) return this.#store.subarray(this.#a0, this.#a0 + n);
-    return this.#joined(n, aLen);
+    // Straddling: move the chunk's part into the store (amortized, no new array).
+    if (n > aLen) this.absorb(this.#b0 + n - aLen);
+    return this.#store.subarray(this.#a0, this.#a0 + n);
   }
 
   /**
@@ -247,7 +304,11 @@ export class InputBuffer {
       this.#a0 = 0;
       this.#a1 = aLen;
     }
-    store.set(src.subarray(from, to), this.#a1);
+    if (add <= 64) {
+      for (let i = 0, at = this.#a1; i < add; i++) store[at + i] = src[from + i];
+    } else {
+      store.set(src.subarray(from, to), this.#a1);
+    }
     this.#a1 += add;
   }
 }

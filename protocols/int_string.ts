@@ -107,6 +107,7 @@ export class IntNStringReceiver extends Protocol implements IPushProducer {
     const input = this.#input;
     const P = this.prefixLength;
     while (!this.paused && !this.brokenPeer) {
+      if (input.ownedLength === 0 && this.#deliverFromChunk()) continue;
       const available = input.length;
       if (available < P) return;
       let length = 0;
@@ -124,6 +125,41 @@ export class IntNStringReceiver extends Protocol implements IPushProducer {
       input.skip(P);
       this.stringReceived(input.take(length));
     }
+  }
+
+  /**
+   * The fast path while nothing is owned: reads prefixes and payloads straight
+   * from the borrowed chunk (payloads are views of it). Returns `true` to be
+   * called again, `false` when the generic path must decide (an incomplete or
+   * oversized message, or a callback changed the input's state).
+   */
+  #deliverFromChunk(): boolean {
+    const input = this.#input;
+    const chunk = input.borrowed;
+    const P = this.prefixLength;
+    const max = this.MAX_LENGTH;
+    let pos = input.borrowedStart;
+    const end = chunk.length;
+    while (end - pos >= P) {
+      let length: number;
+      if (P === 4) {
+        length = ((chunk[pos] << 24) >>> 0) + (chunk[pos + 1] << 16) + (chunk[pos + 2] << 8) +
+          chunk[pos + 3];
+      } else if (P === 2) length = (chunk[pos] << 8) + chunk[pos + 1];
+      else length = chunk[pos];
+      if (length > max || end - pos - P < length) return false;
+      const start = pos + P;
+      pos = start + length;
+      input.skip(P + length); // the input is up to date before user code runs
+      this.stringReceived(chunk.subarray(start, pos));
+      if (
+        this.paused || this.brokenPeer || input.ownedLength !== 0 || input.borrowed !== chunk ||
+        input.borrowedStart !== pos
+      ) {
+        return pos < end || input.length > 0;
+      }
+    }
+    return false;
   }
 
   /** Called with each complete payload (the bytes may be kept). Must be overridden. */

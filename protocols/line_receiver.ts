@@ -44,6 +44,8 @@ function isStop(why: unknown): boolean {
 class DelimiterCache {
   source: string | Uint8Array | null = null;
   bytes: Uint8Array = EMPTY;
+  /** The delimiter as a string when it is pure ASCII (enables batch decoding), else `null`. */
+  ascii: string | null = null;
 
   get(delimiter: string | Uint8Array, input: InputBuffer): Uint8Array {
     if (delimiter !== this.source) {
@@ -51,9 +53,144 @@ class DelimiterCache {
       if (bytes.length === 0) throw new RangeError("the line delimiter must not be empty");
       this.source = delimiter;
       this.bytes = bytes;
+      this.ascii = bytes.every((c) => c < 0x80) ? String.fromCharCode(...bytes) : null;
       input.scanned = 0; // what was scanned for the old delimiter says nothing about the new one
     }
     return this.bytes;
+  }
+}
+
+/** Up to this many bytes of a chunk are copied behind a partial line so both decode in one call. */
+const ABSORB_LIMIT = 8192;
+
+/**
+ * The first occurrence of `delim` in `bytes[from, to)`, or -1. Unlike
+ * `findBytes` it may look past `to` (into a store's spare capacity) before
+ * giving up, which costs nothing here: callers only search ranges known to
+ * hold a delimiter, except once at the end of a batch.
+ */
+function nextDelimiter(bytes: Uint8Array, delim: Uint8Array, from: number, to: number): number {
+  const k = delim.length;
+  const first = delim[0];
+  const last = to - k;
+  while (from <= last) {
+    const i = bytes.indexOf(first, from);
+    if (i < 0 || i > last) return -1;
+    let j = 1;
+    while (j < k && bytes[i + j] === delim[j]) j++;
+    if (j === k) return i;
+    from = i + 1;
+  }
+  return -1;
+}
+
+/**
+ * The first occurrence of `delim` in `text` at or after `from`, or -1. Looks
+ * for the delimiter's last character (the single-character search is the
+ * engines' fastest) and checks the characters before it; the first
+ * occurrence by end is the first by start, since all have the same length.
+ */
+function textDelimiter(text: string, delim: string, from: number): number {
+  const k = delim.length;
+  if (k === 1) return text.indexOf(delim, from);
+  const lastChar = delim[k - 1];
+  for (let i = text.indexOf(lastChar, from + k - 1); i >= 0; i = text.indexOf(lastChar, i + 1)) {
+    let j = 1;
+    while (j < k && text.charCodeAt(i - j) === delim.charCodeAt(k - 1 - j)) j++;
+    if (j === k) return i - k + 1;
+  }
+  return -1;
+}
+
+/**
+ * Decodes a run of lines with one TextDecoder call and slices the text,
+ * instead of one decode per line.
+ *
+ * This is exact when the delimiter is ASCII: an ASCII byte always decodes to
+ * itself and ends any pending multi-byte sequence, so the delimiter's
+ * characters occur in the text exactly where its bytes occur in the input,
+ * and decoding lines together gives the same text as decoding them one by one
+ * (invalid bytes become the same U+FFFD either way). When the text is as long
+ * as the bytes, every byte became one UTF-16 unit, so byte offsets are text
+ * offsets and lines are found with a byte search and sliced at once;
+ * otherwise the text and the bytes are searched side by side.
+ *
+ * The run is the front segment of the input: the borrowed chunk, or the
+ * store when it holds the start of the first line, after a small chunk has
+ * been moved behind it so that the straddling line needs no decode of its
+ * own. The batch is trusted only while the input is exactly where the batch
+ * left it (same array, same offset, same delimiter); anything else (a
+ * re-entrant `dataReceived`, `clearLineBuffer`, a new delimiter, the store
+ * moving) makes {@linkcode LineBatch.next} return `null` and the generic
+ * path take over, as it does for the first line when no complete line is
+ * buffered or it is too long.
+ */
+class LineBatch {
+  #text = "";
+  #pos = 0;
+  #src: Uint8Array = EMPTY;
+  #at = 0;
+  #end = 0;
+  #aligned = false;
+  #delim: Uint8Array = EMPTY;
+
+  /** The next line, consumed from `input`; `null` when the generic path must decide. */
+  next(input: InputBuffer, cache: DelimiterCache, max: number): string | null {
+    const delimStr = cache.ascii;
+    if (delimStr === null) return null;
+    const delim = cache.bytes;
+    const k = delim.length;
+    let owned = input.ownedLength > 0;
+    let src = owned ? input.store : input.borrowed;
+    let at = owned ? input.storeStart : input.borrowedStart;
+    if (src !== this.#src || at !== this.#at || delim !== this.#delim || at >= this.#end) {
+      // Only decode when a complete, legal line is there (indexOf is incremental: amortized O(n)).
+      const first = input.indexOf(delim);
+      if (first < 0 || first > max) return this.#release();
+      if (owned && first + k > input.ownedLength) {
+        // The first line ends in the chunk: bring a small chunk behind the store.
+        const rest = input.borrowed.length - input.borrowedStart;
+        if (rest > ABSORB_LIMIT) return this.#release();
+        input.absorb(input.borrowed.length);
+        src = input.store;
+        at = input.storeStart;
+        owned = true;
+      }
+      const end = owned ? input.storeEnd : src.length;
+      this.#text = decoder.decode(src.subarray(at, end));
+      this.#pos = 0;
+      this.#src = src;
+      this.#at = at;
+      this.#end = end;
+      this.#aligned = this.#text.length === end - at;
+      this.#delim = delim;
+    }
+    let stop: number;
+    let lineBytes: number;
+    if (this.#aligned) {
+      stop = textDelimiter(this.#text, delimStr, this.#pos);
+      lineBytes = stop - this.#pos;
+    } else {
+      stop = textDelimiter(this.#text, delimStr, this.#pos);
+      lineBytes = stop < 0 ? -1 : nextDelimiter(src, delim, at, this.#end) - at;
+    }
+    if (stop < 0 || lineBytes < 0) {
+      this.#release(); // the rest is a partial line: the generic path decides
+      return null;
+    }
+    if (lineBytes > max) return null;
+    const line = this.#text.slice(this.#pos, stop);
+    this.#pos = stop + k;
+    this.#at = at + lineBytes + k;
+    input.skip(lineBytes + k);
+    return line;
+  }
+
+  #release(): null {
+    this.#src = EMPTY; // drop the bytes and the text
+    this.#text = "";
+    this.#end = 0;
+    return null;
   }
 }
 
@@ -128,6 +265,7 @@ export class LineReceiver extends Protocol implements IPushProducer {
   paused: boolean = false;
   #input = new InputBuffer();
   #delim = new DelimiterCache();
+  #batch = new LineBatch();
   #busy = false;
   #rawMode = false;
 
@@ -161,6 +299,20 @@ export class LineReceiver extends Protocol implements IPushProducer {
         continue;
       }
       const delim = this.#delim.get(this.delimiter, input);
+      const plain = this.lineBytesReceived === LineReceiver.prototype.lineBytesReceived;
+      if (plain) {
+        let line = this.#batch.next(input, this.#delim, this.MAX_LENGTH);
+        if (line !== null) {
+          // Tight loop over the batch while nothing that affects parsing changes.
+          const delimiter = this.delimiter;
+          do {
+            if (isStop(this.lineReceived(line)) || this.transport?.disconnecting) return;
+            if (this.paused || this.#rawMode || this.delimiter !== delimiter) break;
+            line = this.#batch.next(input, this.#delim, this.MAX_LENGTH);
+          } while (line !== null);
+          continue;
+        }
+      }
       const k = delim.length;
       const at = input.indexOf(delim);
       if (at < 0) {
@@ -173,7 +325,7 @@ export class LineReceiver extends Protocol implements IPushProducer {
         return;
       }
       let why: unknown;
-      if (this.lineBytesReceived === LineReceiver.prototype.lineBytesReceived) {
+      if (plain) {
         const line = decodeLine(input.peek(at));
         input.skip(at + k);
         why = this.lineReceived(line);
@@ -386,6 +538,7 @@ export class LineOnlyReceiver extends Protocol {
   MAX_LENGTH: number = 16384;
   #input = new InputBuffer();
   #delim = new DelimiterCache();
+  #batch = new LineBatch();
   #busy = false;
 
   /** Buffers `data` and delivers every complete line. */
@@ -397,6 +550,12 @@ export class LineOnlyReceiver extends Protocol {
     try {
       for (;;) {
         const delim = this.#delim.get(this.delimiter, input);
+        if (this.transport?.disconnecting) return;
+        const batched = this.#batch.next(input, this.#delim, this.MAX_LENGTH);
+        if (batched !== null) {
+          this.lineReceived(batched);
+          continue;
+        }
         const k = delim.length;
         const at = input.indexOf(delim);
         if (at < 0) {

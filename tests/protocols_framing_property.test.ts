@@ -199,6 +199,30 @@ describe("framing properties: chunking never changes the messages", () => {
     );
   });
 
+  test("LineReceiver on long inputs (chunks beyond the batch limits) matches the reference", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...DELIMS),
+        fc.array(bytesArb(400), { minLength: 20, maxLength: 80 }),
+        fc.array(fc.nat(40000), { maxLength: 8 }),
+        (delim, lines, cuts) => {
+          const input = concat(lines.flatMap((l) => [l, delim]));
+          const ref = refLines(input, delim, 16384);
+          const expected = ref.lines.map((h) =>
+            decoder.decode(Uint8Array.from(h.match(/../g) ?? [], (x) => parseInt(x, 16)))
+          );
+          const p = new LineText();
+          p.delimiter = delim;
+          const t = new StringTransport();
+          p.makeConnection(t);
+          feed(p, t, cut(input, cuts));
+          assert.deepEqual(p.got, expected);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
   test("LineReceiver and LineOnlyReceiver decode the same strings for any chunking", () => {
     fc.assert(
       fc.property(lineInput(), ({ delim, max, input, cuts }) => {

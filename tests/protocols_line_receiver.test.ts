@@ -81,6 +81,32 @@ describe("LineReceiver framing", () => {
     assert.deepEqual(p.lines, ["xa", "y", "aa"]);
   });
 
+  test("a partial line followed by small and large chunks of many lines", () => {
+    const p = new Recorder();
+    connect(p);
+    const many = (prefix: string, n: number) =>
+      Array.from({ length: n }, (_, i) => `${prefix}${i}-${"y".repeat(i % 70)}`);
+    const small = many("s", 20);
+    const large = many("L", 600); // well over 8 KiB in one chunk
+    p.dataReceived(b("he"));
+    p.dataReceived(b("ad\r\n" + small.join("\r\n") + "\r\nta"));
+    p.dataReceived(b("il\r\n" + large.join("\r\n") + "\r\nlast"));
+    p.dataReceived(b("\r\n"));
+    assert.deepEqual(p.lines, ["head", ...small, "tail", ...large, "last"]);
+  });
+
+  test("non-ASCII text in batches keeps lines and byte limits exact", () => {
+    class Small extends Recorder {
+      override MAX_LENGTH = 6;
+    }
+    const p = new Small();
+    const t = connect(p);
+    p.dataReceived(b("é\r\n€€\r\n\u{1F600}x\r\nab"));
+    p.dataReceived(b("c\r\n€€€\r\n"));
+    assert.deepEqual(p.lines, ["é", "€€", "\u{1F600}x", "abc"]);
+    assert.equal(t.disconnecting, true); // "€€€" is 9 bytes
+  });
+
   test("a Uint8Array delimiter works, including a NUL byte", () => {
     class Nul extends Recorder {
       override delimiter = new Uint8Array([0]);

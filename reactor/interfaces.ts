@@ -12,7 +12,12 @@
  */
 
 import type { Failure } from "../defer/failure.ts";
+import type { IPv4Address, IPv6Address, UNIXAddress } from "../protocols/address.ts";
+import type { IClientFactory, IProtocolFactory } from "../protocols/interfaces.ts";
+import type { EventLoopAdapter } from "./adapter.ts";
+import type { Connector } from "./connector.ts";
 import type { IDelayedCall } from "./delayed_call.ts";
+import type { ListeningPort } from "./port.ts";
 
 /**
  * Time-based scheduling: Twisted's `IReactorTime`. Times are seconds (floats);
@@ -154,3 +159,232 @@ export interface IReactorCore {
 }
 
 // The networking interfaces (IReactorTCP, IReactorUNIX, IReactorSSL) go below.
+
+/**
+ * TLS settings for `listenSSL` and `connectSSL`, as PEM strings. A server
+ * needs `cert` and `key`; a client usually needs only `ca` (to trust a
+ * private or self-signed certificate) and `serverName`.
+ *
+ * @example
+ * ```ts
+ * import type { TLSOptions } from "./interfaces.ts";
+ * const client: TLSOptions = { ca: "-----BEGIN CERTIFICATE-----...", serverName: "localhost" };
+ * if (client.verify === false) throw new Error();
+ * ```
+ */
+export interface TLSOptions {
+  /** Certificate chain in PEM (servers, or clients presenting a certificate). */
+  cert?: string;
+  /** Private key in PEM. */
+  key?: string;
+  /** Extra trusted CA certificates in PEM (a self-signed server certificate works here). */
+  ca?: string | string[];
+  /** Server name for SNI and verification (clients). Default: the host connected to. */
+  serverName?: string;
+  /**
+   * When false, a client does not verify the server's certificate. Default
+   * true. The `deno` backend cannot turn verification off and fails the
+   * connection attempt with a clear error.
+   */
+  verify?: boolean;
+}
+
+/**
+ * Options of `listenTCP` and `listenSSL`.
+ *
+ * @example
+ * ```ts
+ * import type { TCPListenOptions } from "./interfaces.ts";
+ * const loopbackOnly: TCPListenOptions = { interface: "127.0.0.1", backlog: 100 };
+ * if (loopbackOnly.interface !== "127.0.0.1") throw new Error();
+ * ```
+ */
+export interface TCPListenOptions {
+  /** Listen backlog (default 50, as in Twisted; the `bun` backend ignores it). */
+  backlog?: number;
+  /** The address to bind: `""` or absent for every IPv4 interface, `"::"` for IPv6, `"127.0.0.1"`, ... */
+  interface?: string;
+  /**
+   * Write-buffer high-water mark, in bytes, of each accepted connection's
+   * transport (default 65536): past it, the transport pauses its streaming
+   * producer. See `TCPTransport.bufferSize`.
+   */
+  bufferSize?: number;
+}
+
+/**
+ * Options of `connectTCP` and `connectSSL`.
+ *
+ * @example
+ * ```ts
+ * import type { TCPConnectOptions } from "./interfaces.ts";
+ * const quick: TCPConnectOptions = { timeout: 2.5 };
+ * if (quick.timeout !== 2.5) throw new Error();
+ * ```
+ */
+export interface TCPConnectOptions {
+  /**
+   * Seconds to wait for the connection (and, for TLS, the handshake) before
+   * giving up with `TimeoutError`. Default 30; `Infinity` waits for ever.
+   */
+  timeout?: number;
+  /**
+   * A local `[host, port]` to bind before connecting. No backend can do this
+   * yet (Deno and Bun have no such option), so passing it throws a clear
+   * `Error` instead of silently connecting from another address.
+   */
+  bindAddress?: [string, number];
+  /** Write-buffer high-water mark of the connection's transport (default 65536). */
+  bufferSize?: number;
+}
+
+/**
+ * Options of `listenUNIX`.
+ *
+ * @example
+ * ```ts
+ * import type { UNIXListenOptions } from "./interfaces.ts";
+ * const options: UNIXListenOptions = { backlog: 10 };
+ * if (options.backlog !== 10) throw new Error();
+ * ```
+ */
+export interface UNIXListenOptions {
+  /** Listen backlog (default 50; the `bun` and `deno` backends ignore it). */
+  backlog?: number;
+  /** Write-buffer high-water mark of each accepted connection's transport (default 65536). */
+  bufferSize?: number;
+}
+
+/**
+ * Options of `connectUNIX`.
+ *
+ * @example
+ * ```ts
+ * import type { UNIXConnectOptions } from "./interfaces.ts";
+ * const options: UNIXConnectOptions = { timeout: 5 };
+ * if (options.timeout !== 5) throw new Error();
+ * ```
+ */
+export interface UNIXConnectOptions {
+  /** Seconds to wait for the connection before `TimeoutError` (default 30). */
+  timeout?: number;
+  /** Write-buffer high-water mark of the connection's transport (default 65536). */
+  bufferSize?: number;
+}
+
+/**
+ * What the networking layer (ports, connectors, transports) needs from a
+ * reactor: its backend for sockets, `callLater` for connect timeouts, its log
+ * for errors in protocol code, and the shutdown event to close what is still
+ * open. The `Reactor` class is one; a test can wrap another adapter in a
+ * `Reactor` to fake a network condition.
+ *
+ * @example
+ * ```ts
+ * import type { NetworkingReactor } from "./interfaces.ts";
+ * import { createReactor } from "./global.ts";
+ * const r: NetworkingReactor = createReactor({ backend: "node" });
+ * if (r.adapter.name !== "node") throw new Error();
+ * ```
+ */
+export interface NetworkingReactor extends IReactorTime {
+  /** The event-loop backend that opens the sockets. */
+  readonly adapter: EventLoopAdapter;
+  /** Where errors nobody else handles are reported. */
+  log: LogFunction;
+  /** See {@linkcode IReactorCore.addSystemEventTrigger}. */
+  addSystemEventTrigger<A extends unknown[]>(
+    phase: TriggerPhase,
+    event: string,
+    fn: (...args: A) => unknown,
+    ...args: A
+  ): TriggerID;
+}
+
+/**
+ * TCP servers and clients: Twisted's `IReactorTCP`.
+ *
+ * `listenTCP` returns its {@linkcode ListeningPort} at once and binds in the
+ * background (the runtimes bind asynchronously): wait for
+ * `port.whenListening()` before asking `port.getHost()` for the real port.
+ * `connectTCP` starts connecting at once and returns the {@linkcode Connector}.
+ *
+ * @example
+ * ```ts
+ * import type { IReactorTCP } from "./interfaces.ts";
+ * import { createReactor } from "./global.ts";
+ * import { Factory, Protocol } from "../protocols/protocol.ts";
+ * const tcp: IReactorTCP = createReactor();
+ * const port = tcp.listenTCP(0, Factory.forProtocol(Protocol), { interface: "127.0.0.1" });
+ * await port.whenListening();
+ * if (port.getHost().type !== "TCP") throw new Error();
+ * await port.stopListening();
+ * ```
+ */
+export interface IReactorTCP {
+  /** Listens on `port` (0: any free port) and serves `factory`'s protocols. */
+  listenTCP(
+    port: number,
+    factory: IProtocolFactory,
+    options?: TCPListenOptions,
+  ): ListeningPort<IPv4Address | IPv6Address>;
+  /** Connects to `host`:`port` (an IP literal or a name) with `factory`'s protocol. */
+  connectTCP(
+    host: string,
+    port: number,
+    factory: IClientFactory,
+    options?: TCPConnectOptions,
+  ): Connector;
+}
+
+/**
+ * Unix domain socket servers and clients: Twisted's `IReactorUNIX`.
+ *
+ * @example
+ * ```ts
+ * import type { IReactorUNIX } from "./interfaces.ts";
+ * import { createReactor } from "./global.ts";
+ * const unix: IReactorUNIX = createReactor();
+ * if (typeof unix.listenUNIX !== "function") throw new Error();
+ * ```
+ */
+export interface IReactorUNIX {
+  /** Listens on the socket file `path` (removed again by `stopListening`). */
+  listenUNIX(
+    path: string,
+    factory: IProtocolFactory,
+    options?: UNIXListenOptions,
+  ): ListeningPort<UNIXAddress>;
+  /** Connects to the socket file `path`. */
+  connectUNIX(path: string, factory: IClientFactory, options?: UNIXConnectOptions): Connector;
+}
+
+/**
+ * TLS servers and clients over TCP: Twisted's `IReactorSSL`. Protocols see
+ * plain bytes; the handshake is done before `connectionMade`.
+ *
+ * @example
+ * ```ts
+ * import type { IReactorSSL } from "./interfaces.ts";
+ * import { createReactor } from "./global.ts";
+ * const ssl: IReactorSSL = createReactor();
+ * if (typeof ssl.connectSSL !== "function") throw new Error();
+ * ```
+ */
+export interface IReactorSSL {
+  /** Listens for TLS on `port`; `tls.cert` and `tls.key` are required. */
+  listenSSL(
+    port: number,
+    factory: IProtocolFactory,
+    tls: TLSOptions,
+    options?: TCPListenOptions,
+  ): ListeningPort<IPv4Address | IPv6Address>;
+  /** Connects with TLS to `host`:`port`, verifying the server against `tls`. */
+  connectSSL(
+    host: string,
+    port: number,
+    factory: IClientFactory,
+    tls: TLSOptions,
+    options?: TCPConnectOptions,
+  ): Connector;
+}

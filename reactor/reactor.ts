@@ -11,12 +11,32 @@ import { type DelayedCall, TimerQueue } from "./delayed_call.ts";
 import { ReactorAlreadyRunning, ReactorNotRestartable, ReactorNotRunning } from "./errors.ts";
 import type {
   IReactorCore,
+  IReactorSSL,
+  IReactorTCP,
   IReactorTime,
+  IReactorUNIX,
   LogFunction,
+  TCPConnectOptions,
+  TCPListenOptions,
+  TLSOptions,
   TriggerID,
   TriggerPhase,
+  UNIXConnectOptions,
+  UNIXListenOptions,
 } from "./interfaces.ts";
 import { ThreePhaseEvent } from "./system_event.ts";
+import type { IPv4Address, IPv6Address, UNIXAddress } from "../protocols/address.ts";
+import type { IClientFactory, IProtocolFactory } from "../protocols/interfaces.ts";
+import {
+  type Connector,
+  connectSSL,
+  connectTCP,
+  connectUNIX,
+  type ListeningPort,
+  listenSSL,
+  listenTCP,
+  listenUNIX,
+} from "./tcp.ts";
 
 /**
  * Options for a {@linkcode Reactor}.
@@ -117,7 +137,7 @@ const STOP_SIGNALS: readonly StopSignal[] = ["SIGINT", "SIGTERM"];
  * if (seen.join() !== "tick,shutdown" || reactor.running) throw new Error(seen.join());
  * ```
  */
-export class Reactor implements IReactorTime, IReactorCore {
+export class Reactor implements IReactorTime, IReactorCore, IReactorTCP, IReactorUNIX, IReactorSSL {
   /** The backend this reactor runs on; the networking layer uses it for sockets. */
   readonly adapter: EventLoopAdapter;
   /** Where errors nobody else handles are reported (replaceable at any time). */
@@ -391,6 +411,170 @@ export class Reactor implements IReactorTime, IReactorCore {
    */
   fireSystemEvent(event: string): void {
     this.#events.get(event)?.fire();
+  }
+
+  /**
+   * Serves `factory`'s protocols on TCP `port` (0: any free port); see
+   * `listenTCP` in `./tcp.ts`. The port binds asynchronously: wait for
+   * `whenListening()` before `getHost()`.
+   *
+   * @example
+   * ```ts
+   * import { createReactor } from "./global.ts";
+   * import { Factory, Protocol } from "../protocols/protocol.ts";
+   * const reactor = createReactor();
+   * const port = reactor.listenTCP(0, Factory.forProtocol(Protocol), { interface: "127.0.0.1" });
+   * await port.whenListening();
+   * if (!(port.getHost().port > 0)) throw new Error();
+   * await port.stopListening();
+   * ```
+   */
+  listenTCP(
+    port: number,
+    factory: IProtocolFactory,
+    options?: TCPListenOptions,
+  ): ListeningPort<IPv4Address | IPv6Address> {
+    return listenTCP(this, port, factory, options);
+  }
+
+  /**
+   * Connects to `host`:`port` over TCP; see `connectTCP` in `./tcp.ts`.
+   * The outcome reaches the factory's `clientConnectionFailed` or the
+   * protocol's `connectionMade`.
+   *
+   * @example
+   * ```ts
+   * import { createReactor } from "./global.ts";
+   * import { ClientFactory, Factory, Protocol } from "../protocols/protocol.ts";
+   * const made = Promise.withResolvers<void>();
+   * class Hello extends Protocol {
+   *   override connectionMade(): void {
+   *     made.resolve();
+   *     this.transport!.loseConnection();
+   *   }
+   * }
+   * const reactor = createReactor();
+   * const port = reactor.listenTCP(0, Factory.forProtocol(Protocol), { interface: "127.0.0.1" });
+   * await port.whenListening();
+   * reactor.connectTCP("127.0.0.1", port.getHost().port, ClientFactory.forProtocol(Hello));
+   * await made.promise;
+   * await port.stopListening();
+   * ```
+   */
+  connectTCP(
+    host: string,
+    port: number,
+    factory: IClientFactory,
+    options?: TCPConnectOptions,
+  ): Connector {
+    return connectTCP(this, host, port, factory, options);
+  }
+
+  /**
+   * Serves `factory`'s protocols on the Unix socket file `path`; see
+   * `listenUNIX` in `./tcp.ts`.
+   *
+   * @example
+   * ```ts
+   * import { createReactor } from "./global.ts";
+   * import { Factory, Protocol } from "../protocols/protocol.ts";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   * const reactor = createReactor();
+   * const path = join(tmpdir(), `skein-doc-${Date.now()}-${Math.random()}.sock`);
+   * const port = reactor.listenUNIX(path, Factory.forProtocol(Protocol));
+   * await port.whenListening();
+   * if (port.getHost().name !== path) throw new Error();
+   * await port.stopListening();
+   * ```
+   */
+  listenUNIX(
+    path: string,
+    factory: IProtocolFactory,
+    options?: UNIXListenOptions,
+  ): ListeningPort<UNIXAddress> {
+    return listenUNIX(this, path, factory, options);
+  }
+
+  /**
+   * Connects to the Unix socket file `path`; see `connectUNIX` in `./tcp.ts`.
+   *
+   * @example
+   * ```ts
+   * import { createReactor } from "./global.ts";
+   * import { ClientFactory, Protocol } from "../protocols/protocol.ts";
+   * import type { IConnector } from "../protocols/interfaces.ts";
+   * import type { Failure } from "../defer/failure.ts";
+   * const failed = Promise.withResolvers<string>();
+   * class Client extends ClientFactory {
+   *   override clientConnectionFailed(_c: IConnector, reason: Failure): void {
+   *     failed.resolve(reason.getErrorMessage());
+   *   }
+   * }
+   * const reactor = createReactor();
+   * reactor.connectUNIX("/nonexistent/skein.sock", Client.forProtocol(Protocol));
+   * const message = await failed.promise;
+   * if (!message.includes("/nonexistent/skein.sock")) throw new Error(message);
+   * ```
+   */
+  connectUNIX(path: string, factory: IClientFactory, options?: UNIXConnectOptions): Connector {
+    return connectUNIX(this, path, factory, options);
+  }
+
+  /**
+   * Serves `factory`'s protocols over TLS on `port` (`tls.cert` and
+   * `tls.key` as PEM); see `listenSSL` in `./tcp.ts`.
+   *
+   * @example
+   * ```ts
+   * import { createReactor } from "./global.ts";
+   * import { CannotListenError } from "./errors.ts";
+   * import { Factory, Protocol } from "../protocols/protocol.ts";
+   * const reactor = createReactor();
+   * const port = reactor.listenSSL(0, Factory.forProtocol(Protocol), {}, { interface: "127.0.0.1" });
+   * const error = await port.whenListening().then(() => null, (e: unknown) => e);
+   * if (!(error instanceof CannotListenError)) throw new Error("a TLS port needs a key");
+   * ```
+   */
+  listenSSL(
+    port: number,
+    factory: IProtocolFactory,
+    tls: TLSOptions,
+    options?: TCPListenOptions,
+  ): ListeningPort<IPv4Address | IPv6Address> {
+    return listenSSL(this, port, factory, tls, options);
+  }
+
+  /**
+   * Connects with TLS to `host`:`port`; see `connectSSL` in `./tcp.ts`.
+   *
+   * @example
+   * ```ts
+   * import { createReactor } from "./global.ts";
+   * import { UserError } from "./errors.ts";
+   * import { ClientFactory, Protocol } from "../protocols/protocol.ts";
+   * import type { IConnector } from "../protocols/interfaces.ts";
+   * import type { Failure } from "../defer/failure.ts";
+   * let reason: Failure | null = null;
+   * class Client extends ClientFactory {
+   *   override clientConnectionFailed(_c: IConnector, r: Failure): void {
+   *     reason = r;
+   *   }
+   * }
+   * const reactor = createReactor();
+   * const connector = reactor.connectSSL("127.0.0.1", 1, Client.forProtocol(Protocol), {});
+   * connector.stopConnecting();
+   * if (reason === null || !(reason as Failure).check(UserError)) throw new Error();
+   * ```
+   */
+  connectSSL(
+    host: string,
+    port: number,
+    factory: IClientFactory,
+    tls: TLSOptions,
+    options?: TCPConnectOptions,
+  ): Connector {
+    return connectSSL(this, host, port, factory, tls, options);
   }
 
   #event(name: string): ThreePhaseEvent {

@@ -20,12 +20,15 @@
  * @module
  */
 export * from "./address.ts";
+export * from "./endpoint_strings.ts";
+export * from "./endpoints.ts";
 export * from "./errors.ts";
 export * from "./int_string.ts";
 export * from "./interfaces.ts";
 export * from "./line_receiver.ts";
 export * from "./netstring.ts";
 export * from "./protocol.ts";
+export * from "./reconnecting.ts";
 export * from "./throttling.ts";
 export * from "./timeout.ts";
 export * from "./wrapping.ts";

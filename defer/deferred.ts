@@ -773,7 +773,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         trackOwner(this, this.#record);
       }
       setUnhandled(this.#record, result);
-    } else if (this.#record !== null && this.#record.failure !== null) {
+    } else if (this.#record !== null && this.#record.pending) {
       setUnhandled(this.#record, null);
     }
   }

@@ -15,38 +15,88 @@ import { type Failure, isObserved, markObserved } from "./failure.ts";
 
 /**
  * Receives unhandled-error reports: the full message (including the
- * traceback) and the Failure itself.
+ * traceback) and the Failure itself when it still exists. Usually it does
+ * not: the Failure is collected together with its Deferred (see
+ * {@linkcode UnhandledRecord} for why it cannot be kept), so rely on the
+ * message.
  */
-export type UnhandledErrorObserver = (message: string, failure: Failure) => void;
+export type UnhandledErrorObserver = (message: string, failure: Failure | undefined) => void;
 
 const defaultObserver: UnhandledErrorObserver = (message) => console.error(message);
 let observer: UnhandledErrorObserver = defaultObserver;
 
 /**
- * What a Deferred with a failed result leaves behind for the finalizer. It
- * holds no reference to the Deferred itself, so it does not keep it alive.
+ * What a Deferred with a failed result leaves behind for the finalizer.
+ *
+ * It must not reach the Deferred, or the Deferred would never be collected
+ * (a FinalizationRegistry keeps its held values alive). The Failure can reach
+ * it: an Error made while one of the Deferred's methods was on the stack (a
+ * callback that throws, the origin of a thrown non-Error, the debug stacks)
+ * keeps those stack frames and their `this`, the Deferred (V8 until the stack
+ * is formatted; Deno even after). So the record holds the Failure weakly, and
+ * the report text is written while the Failure is still there.
  * @internal
  */
 export class UnhandledRecord {
-  /** The Failure that is currently the Deferred's unhandled result, if any. */
-  failure: Failure | null = null;
-  /** Where the Deferred was created (debug mode only). */
-  creator: Error | null = null;
-  /** Where the Deferred was first fired (debug mode only). */
-  invoker: Error | null = null;
+  #failure: WeakRef<Failure> | null = null;
+  /** Whether the Deferred's result is currently a Failure nobody handled. */
+  pending = false;
+  /** The report for the current Failure, prepared while it is alive. */
+  message = "";
+  #debug = "";
+
+  /** The Failure that is currently the Deferred's unhandled result, if any (and still alive). */
+  get failure(): Failure | null {
+    return this.pending ? this.#failure?.deref() ?? null : null;
+  }
+
+  /** Where the Deferred was created (debug mode only); kept as text. */
+  set creator(e: Error | null) {
+    if (e) this.#debug += `\n(debug: Deferred was created at:\n${stackOf(e)})`;
+  }
+
+  /** Where the Deferred was first fired (debug mode only); kept as text. */
+  set invoker(e: Error | null) {
+    if (e) this.#debug += `\n(debug: Deferred was first fired at:\n${stackOf(e)})`;
+  }
+
+  /** Makes `failure` the pending one, writing its report unless it is the same as before. */
+  hold(failure: Failure): void {
+    if (!this.pending || this.#failure?.deref() !== failure) {
+      this.#failure = new WeakRef(failure);
+      this.message = `Unhandled error in Deferred:\n${tracebackOf(failure)}${this.#debug}`;
+    }
+    this.pending = true;
+  }
+
+  /** Forgets the pending Failure: it was handled. */
+  release(): void {
+    this.pending = false;
+    this.#failure = null;
+    this.message = "";
+  }
+}
+
+function tracebackOf(failure: Failure): string {
+  try {
+    return failure.getTraceback();
+  } catch {
+    // A hostile `stack` getter must not break the chain that is running.
+    return String(failure);
+  }
 }
 
 const live = new Set<UnhandledRecord>();
 
 function report(record: UnhandledRecord): void {
-  const failure = record.failure;
-  if (failure === null || isObserved(failure)) return;
-  markObserved(failure);
-  let message = `Unhandled error in Deferred:\n${failure.getTraceback()}`;
-  if (record.creator) message += `\n(debug: Deferred was created at:\n${stackOf(record.creator)})`;
-  if (record.invoker) {
-    message += `\n(debug: Deferred was first fired at:\n${stackOf(record.invoker)})`;
+  if (!record.pending) return;
+  const failure = record.failure ?? undefined;
+  if (failure !== undefined) {
+    if (isObserved(failure)) return;
+    markObserved(failure);
   }
+  const message = record.message;
+  record.release();
   try {
     observer(message, failure);
   } catch (e) {
@@ -72,9 +122,13 @@ export function trackOwner(owner: object, record: UnhandledRecord): void {
 
 /** Sets or clears the failure a record holds, keeping the live set in step. @internal */
 export function setUnhandled(record: UnhandledRecord, failure: Failure | null): void {
-  record.failure = failure;
-  if (failure === null) live.delete(record);
-  else live.add(record);
+  if (failure === null) {
+    record.release();
+    live.delete(record);
+  } else {
+    record.hold(failure);
+    live.add(record);
+  }
 }
 
 /**
@@ -139,6 +193,7 @@ export function flushUnhandledFailures(
     if (f === null || isObserved(f)) continue;
     if (types.length > 0 && f.check(...types) === null) continue;
     markObserved(f);
+    record.release();
     live.delete(record);
     out.push(f);
   }

@@ -134,8 +134,12 @@ class LineBatch {
   #aligned = false;
   #delim: Uint8Array = EMPTY;
 
-  /** The next line, consumed from `input`; `null` when the generic path must decide. */
-  next(input: InputBuffer, cache: DelimiterCache, max: number): string | null {
+  /**
+   * The next line, consumed from `input`; `null` when the generic path must
+   * decide. `first` is `input.indexOf(delimiter)` when the caller knows it,
+   * else -1 (then only an already decoded batch can answer).
+   */
+  next(input: InputBuffer, cache: DelimiterCache, max: number, first: number): string | null {
     const delimStr = cache.ascii;
     if (delimStr === null) return null;
     const delim = cache.bytes;
@@ -144,8 +148,8 @@ class LineBatch {
     let src = owned ? input.store : input.borrowed;
     let at = owned ? input.storeStart : input.borrowedStart;
     if (src !== this.#src || at !== this.#at || delim !== this.#delim || at >= this.#end) {
-      // Only decode when a complete, legal line is there (indexOf is incremental: amortized O(n)).
-      const first = input.indexOf(delim);
+      // Only decode when a complete, legal line is there: `first` is where the first
+      // delimiter starts (-1: none known, the caller decides).
       if (first < 0 || first > max) return this.#release();
       if (owned && first + k > input.ownedLength) {
         // The first line ends in the chunk: bring a small chunk behind the store.
@@ -165,15 +169,10 @@ class LineBatch {
       this.#aligned = this.#text.length === end - at;
       this.#delim = delim;
     }
-    let stop: number;
+    const stop = textDelimiter(this.#text, delimStr, this.#pos);
     let lineBytes: number;
-    if (this.#aligned) {
-      stop = textDelimiter(this.#text, delimStr, this.#pos);
-      lineBytes = stop - this.#pos;
-    } else {
-      stop = textDelimiter(this.#text, delimStr, this.#pos);
-      lineBytes = stop < 0 ? -1 : nextDelimiter(src, delim, at, this.#end) - at;
-    }
+    if (this.#aligned) lineBytes = stop - this.#pos;
+    else lineBytes = stop < 0 ? -1 : nextDelimiter(src, delim, at, this.#end) - at;
     if (stop < 0 || lineBytes < 0) {
       this.#release(); // the rest is a partial line: the generic path decides
       return null;
@@ -299,20 +298,6 @@ export class LineReceiver extends Protocol implements IPushProducer {
         continue;
       }
       const delim = this.#delim.get(this.delimiter, input);
-      const plain = this.lineBytesReceived === LineReceiver.prototype.lineBytesReceived;
-      if (plain) {
-        let line = this.#batch.next(input, this.#delim, this.MAX_LENGTH);
-        if (line !== null) {
-          // Tight loop over the batch while nothing that affects parsing changes.
-          const delimiter = this.delimiter;
-          do {
-            if (isStop(this.lineReceived(line)) || this.transport?.disconnecting) return;
-            if (this.paused || this.#rawMode || this.delimiter !== delimiter) break;
-            line = this.#batch.next(input, this.#delim, this.MAX_LENGTH);
-          } while (line !== null);
-          continue;
-        }
-      }
       const k = delim.length;
       const at = input.indexOf(delim);
       if (at < 0) {
@@ -323,6 +308,20 @@ export class LineReceiver extends Protocol implements IPushProducer {
       if (at > this.MAX_LENGTH) {
         this.lineLengthExceeded(input.take(input.length));
         return;
+      }
+      const plain = this.lineBytesReceived === LineReceiver.prototype.lineBytesReceived;
+      if (plain) {
+        let line = this.#batch.next(input, this.#delim, this.MAX_LENGTH, at);
+        if (line !== null) {
+          // Tight loop over the batch while nothing that affects parsing changes.
+          const delimiter = this.delimiter;
+          do {
+            if (isStop(this.lineReceived(line)) || this.transport?.disconnecting) return;
+            if (this.paused || this.#rawMode || this.delimiter !== delimiter) break;
+            line = this.#batch.next(input, this.#delim, this.MAX_LENGTH, -1);
+          } while (line !== null);
+          continue;
+        }
       }
       let why: unknown;
       if (plain) {
@@ -550,12 +549,6 @@ export class LineOnlyReceiver extends Protocol {
     try {
       for (;;) {
         const delim = this.#delim.get(this.delimiter, input);
-        if (this.transport?.disconnecting) return;
-        const batched = this.#batch.next(input, this.#delim, this.MAX_LENGTH);
-        if (batched !== null) {
-          this.lineReceived(batched);
-          continue;
-        }
         const k = delim.length;
         const at = input.indexOf(delim);
         if (at < 0) {
@@ -568,6 +561,16 @@ export class LineOnlyReceiver extends Protocol {
         if (at > this.MAX_LENGTH) {
           this.lineLengthExceeded(input.take(input.length));
           return;
+        }
+        let batched = this.#batch.next(input, this.#delim, this.MAX_LENGTH, at);
+        if (batched !== null) {
+          const delimiter = this.delimiter;
+          do {
+            this.lineReceived(batched);
+            if (this.transport?.disconnecting || this.delimiter !== delimiter) break;
+            batched = this.#batch.next(input, this.#delim, this.MAX_LENGTH, -1);
+          } while (batched !== null);
+          continue;
         }
         const line = decodeLine(input.peek(at));
         input.skip(at + k);

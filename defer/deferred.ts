@@ -746,6 +746,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
           inner.#result = undefined;
           if (inner.#record) setUnhandled(inner.#record, null);
           current.#result = innerResult;
+          if (current.#trace) current.#traceStep("resume", "", innerResult, innerResult);
         } else {
           current.#result = next;
         }

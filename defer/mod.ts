@@ -35,6 +35,7 @@ export * from "./errors.ts";
 export { Failure, type FailureType } from "./failure.ts";
 export * from "./inline_callbacks.ts";
 export * from "./list.ts";
+export * from "./trace.ts";
 export {
   flushUnhandledFailures,
   getUnhandledFailures,

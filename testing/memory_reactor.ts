@@ -13,39 +13,34 @@ import type {
   IListeningPort,
   IProtocolFactory,
 } from "../protocols/interfaces.ts";
-import type { IReactorCore, TriggerID, TriggerPhase } from "../reactor/interfaces.ts";
+import type {
+  IReactorCore,
+  TCPConnectOptions,
+  TCPListenOptions,
+  TLSOptions,
+  TriggerID,
+  TriggerPhase,
+  UNIXConnectOptions,
+  UNIXListenOptions,
+} from "../reactor/interfaces.ts";
 import { Clock } from "../task/clock.ts";
 
-/** Options recorded by `listenTCP`/`listenSSL` (Twisted's defaults: backlog 50, all interfaces). */
-export interface MemoryListenOptions {
-  /** The listen backlog (default 50). */
-  backlog?: number;
-  /** The address to bind (default `""`: all interfaces). */
-  interface?: string;
-}
+/** Options of `listenTCP`/`listenSSL`: the real reactor's (Twisted's defaults: backlog 50, all interfaces). */
+export type MemoryListenOptions = TCPListenOptions;
 
-/** Options recorded by `connectTCP`/`connectSSL` (default timeout 30 seconds). */
-export interface MemoryConnectOptions {
-  /** The connect timeout in seconds (default 30). */
-  timeout?: number;
-  /** The local address to bind, if any (default `null`). */
-  bindAddress?: unknown;
-}
+/** Options of `connectTCP`/`connectSSL`: the real reactor's (default timeout 30 seconds, no bind address). */
+export type MemoryConnectOptions = TCPConnectOptions;
 
-/** Options recorded by `listenUNIX`. */
-export interface MemoryListenUNIXOptions {
-  /** The listen backlog (default 50). */
-  backlog?: number;
+/** Options of `listenUNIX`: the real reactor's, plus Twisted's `mode` and `wantPID` (recorded only). */
+export interface MemoryListenUNIXOptions extends UNIXListenOptions {
   /** The socket file's mode (default 0o666). */
   mode?: number;
   /** Whether to create a PID lock file (default false). */
   wantPID?: boolean;
 }
 
-/** Options recorded by `connectUNIX`. */
-export interface MemoryConnectUNIXOptions {
-  /** The connect timeout in seconds (default 30). */
-  timeout?: number;
+/** Options of `connectUNIX`: the real reactor's, plus Twisted's `checkPID` (recorded only). */
+export interface MemoryConnectUNIXOptions extends UNIXConnectOptions {
   /** Whether to check the server's PID lock file (default false). */
   checkPID?: boolean;
 }
@@ -63,24 +58,24 @@ export type TCPClientRecord = [
   port: number,
   factory: IClientFactory,
   timeout: number,
-  bindAddress: unknown,
+  bindAddress: [string, number] | null,
 ];
-/** One `listenSSL` call: `[port, factory, tlsOptions, backlog, interface]`. */
+/** One `listenSSL` call: `[port, factory, tls, backlog, interface]`. */
 export type SSLServerRecord = [
   port: number,
   factory: IProtocolFactory,
-  tlsOptions: unknown,
+  tls: TLSOptions,
   backlog: number,
   iface: string,
 ];
-/** One `connectSSL` call: `[host, port, factory, tlsOptions, timeout, bindAddress]`. */
+/** One `connectSSL` call: `[host, port, factory, tls, timeout, bindAddress]`. */
 export type SSLClientRecord = [
   host: string,
   port: number,
   factory: IClientFactory,
-  tlsOptions: unknown,
+  tls: TLSOptions,
   timeout: number,
-  bindAddress: unknown,
+  bindAddress: [string, number] | null,
 ];
 /** One `listenUNIX` call: `[path, factory, backlog, mode, wantPID]`. */
 export type UNIXServerRecord = [
@@ -334,13 +329,13 @@ export class MemoryReactor implements IReactorCore {
   listenSSL(
     port: number,
     factory: IProtocolFactory,
-    tlsOptions: unknown,
+    tls: TLSOptions,
     options: MemoryListenOptions = {},
   ): FakePort {
     this.sslServers.push([
       port,
       factory,
-      tlsOptions,
+      tls,
       options.backlog ?? 50,
       options.interface ?? "",
     ]);
@@ -352,14 +347,14 @@ export class MemoryReactor implements IReactorCore {
     host: string,
     port: number,
     factory: IClientFactory,
-    tlsOptions: unknown,
+    tls: TLSOptions,
     options: MemoryConnectOptions = {},
   ): FakeConnector {
     this.sslClients.push([
       host,
       port,
       factory,
-      tlsOptions,
+      tls,
       options.timeout ?? 30,
       options.bindAddress ?? null,
     ]);
@@ -519,20 +514,20 @@ export class MemoryReactorClock extends Clock implements IReactorCore {
   listenSSL(
     port: number,
     factory: IProtocolFactory,
-    tlsOptions: unknown,
+    tls: TLSOptions,
     options?: MemoryListenOptions,
   ): FakePort {
-    return this.#r.listenSSL(port, factory, tlsOptions, options);
+    return this.#r.listenSSL(port, factory, tls, options);
   }
   /** See {@linkcode MemoryReactor.connectSSL}. */
   connectSSL(
     host: string,
     port: number,
     factory: IClientFactory,
-    tlsOptions: unknown,
+    tls: TLSOptions,
     options?: MemoryConnectOptions,
   ): FakeConnector {
-    return this.#r.connectSSL(host, port, factory, tlsOptions, options);
+    return this.#r.connectSSL(host, port, factory, tls, options);
   }
   /** See {@linkcode MemoryReactor.listenUNIX}. */
   listenUNIX(path: string, factory: IProtocolFactory, options?: MemoryListenUNIXOptions): FakePort {

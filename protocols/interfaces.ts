@@ -209,7 +209,11 @@ export interface ITCPTransport extends ITransport {
 export interface IProtocol {
   /** Attach the transport and start the protocol (calls its `connectionMade`). */
   makeConnection(transport: ITransport): void;
-  /** Bytes arrived from the other side; chunk boundaries carry no meaning. */
+  /**
+   * Bytes arrived from the other side; chunk boundaries carry no meaning.
+   * The chunk belongs to the protocol from now on: transports never reuse
+   * its memory, so it (or views of it) may be kept without copying.
+   */
   dataReceived(data: Uint8Array): void;
   /** The connection is gone; `reason` says why (`ConnectionDone` when clean). */
   connectionLost(reason: Failure): void;

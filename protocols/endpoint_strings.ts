@@ -372,15 +372,14 @@ function isIPLiteral(host: string): boolean {
 // ---------------------------------------------------------------------------
 
 /** A TLS server endpoint that reads its PEM files when asked to listen. */
-class FileTLSServerEndpoint<Port extends EndpointListeningPort>
-  implements IStreamServerEndpoint<Port> {
-  #reactor: EndpointReactor<Port>;
+class FileTLSServerEndpoint implements IStreamServerEndpoint<EndpointListeningPort> {
+  #reactor: EndpointReactor;
   #port: number;
   #options: { backlog: number; interface: string };
   #load: () => Promise<EndpointTLSOptions>;
 
   constructor(
-    reactor: EndpointReactor<Port>,
+    reactor: EndpointReactor,
     port: number,
     options: { backlog: number; interface: string },
     load: () => Promise<EndpointTLSOptions>,
@@ -391,7 +390,7 @@ class FileTLSServerEndpoint<Port extends EndpointListeningPort>
     this.#load = load;
   }
 
-  listen(factory: IProtocolFactory): Deferred<Port> {
+  listen(factory: IProtocolFactory): Deferred<EndpointListeningPort> {
     return Deferred.fromPromise(this.#load()).addCallback((tls) =>
       new SSL4ServerEndpoint(this.#reactor, this.#port, tls, this.#options).listen(factory)
     );
@@ -493,10 +492,10 @@ const SSL_SERVER = [
  * await port.stopListening();
  * ```
  */
-export function serverFromString<Port extends EndpointListeningPort = EndpointListeningPort>(
-  reactor: EndpointReactor<Port>,
+export function serverFromString(
+  reactor: EndpointReactor,
   description: string,
-): IStreamServerEndpoint<Port> {
+): IStreamServerEndpoint<EndpointListeningPort> {
   const parsed = parseEndpointDescription(description);
   const [type, args] = typeOf(description, parsed);
   const kw = parsed.kwargs;

@@ -220,7 +220,9 @@ export interface EndpointReactorSSL<Port extends EndpointListeningPort = Endpoin
 
 /**
  * A reactor with TCP, Unix socket and TLS support: what
- * `serverFromString`/`clientFromString` accept.
+ * `serverFromString`/`clientFromString` accept. (Its ports are only known
+ * as {@linkcode EndpointListeningPort}s, since a reactor's TCP and Unix
+ * ports have different address types.)
  *
  * @example
  * ```ts
@@ -230,10 +232,10 @@ export interface EndpointReactorSSL<Port extends EndpointListeningPort = Endpoin
  * if (typeof reactor.connectSSL !== "function") throw new Error();
  * ```
  */
-export type EndpointReactor<Port extends EndpointListeningPort = EndpointListeningPort> =
-  & EndpointReactorTCP<Port>
-  & EndpointReactorUNIX<Port>
-  & EndpointReactorSSL<Port>;
+export type EndpointReactor =
+  & EndpointReactorTCP
+  & EndpointReactorUNIX
+  & EndpointReactorSSL;
 
 // ---------------------------------------------------------------------------
 // The endpoint interfaces

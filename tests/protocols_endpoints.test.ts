@@ -1,14 +1,17 @@
 // Endpoints and endpoint description strings: the grammar, every option of
-// every type, and the listen/connect/cancel state machine, on a
-// MemoryReactor (no sockets). Real sockets: protocols_endpoints_net.test.ts.
-import { after, describe, test } from "node:test";
+// every type, and the listen/connect/cancel state machine on a MemoryReactor
+// (no sockets); then the same endpoints over real loopback sockets on every
+// backend this runtime hosts (TCP, IPv6, Unix sockets, TLS with a
+// certificate made by openssl, refused, cancelled, address in use).
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CancelledError, Deferred, Failure, succeed } from "../defer/mod.ts";
 import { IPv4Address } from "../protocols/address.ts";
-import { ConnectionDone, ConnectionRefusedError } from "../protocols/errors.ts";
+import { ConnectError, ConnectionDone, ConnectionRefusedError } from "../protocols/errors.ts";
 import type { IProtocol, IProtocolFactory, ITransport } from "../protocols/interfaces.ts";
 import { ClientFactory, Factory, Protocol } from "../protocols/protocol.ts";
 import {
@@ -35,6 +38,10 @@ import {
 import { type FakeConnector, MemoryReactor } from "../testing/memory_reactor.ts";
 import { StringTransport } from "../testing/string_transport.ts";
 import { failureResultOf, successResultOf } from "../testing/results.ts";
+import { backendsForHost } from "../reactor/backends/select.ts";
+import { createReactor } from "../reactor/global.ts";
+import { CannotListenError } from "../reactor/errors.ts";
+import type { Reactor } from "../reactor/reactor.ts";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "skein-endpoints-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -704,3 +711,259 @@ describe("client endpoints", () => {
     assert.equal(mine.t, transport);
   });
 });
+
+// ---------------------------------------------------------------------------
+// Real sockets
+// ---------------------------------------------------------------------------
+
+const WAIT_MS = 10_000;
+
+/** Polls `pred` every 5 ms until it holds, failing after `ms`. */
+async function waitFor(pred: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+class Echo extends Protocol {
+  override dataReceived(data: Uint8Array): void {
+    this.transport!.write(data);
+  }
+}
+
+/** Collects what the server echoes back. */
+class Collector extends Protocol {
+  received = "";
+  made = 0;
+  lost: Failure | null = null;
+  override connectionMade(): void {
+    this.made++;
+  }
+  override dataReceived(data: Uint8Array): void {
+    this.received += new TextDecoder().decode(data);
+  }
+  override connectionLost(reason: Failure): void {
+    this.lost = reason;
+  }
+}
+
+/** Sends `text` over `client` and waits for the echo, then closes. */
+async function roundTrip(client: Collector, text: string): Promise<void> {
+  client.transport!.write(text);
+  await waitFor(() => client.received === text, `echo of ${JSON.stringify(text)}`);
+  client.transport!.loseConnection();
+  await waitFor(() => client.lost !== null, "client connectionLost");
+}
+
+/**
+ * A self-signed certificate for localhost and 127.0.0.1 (rustls, in Deno,
+ * wants the names in subjectAltName and refuses a CA certificate as the
+ * server's own, hence CA:FALSE). The TLS tests need the openssl command.
+ */
+function makeCertificate(dir: string): { cert: string; key: string } {
+  const cert = path.join(dir, "cert.pem");
+  const key = path.join(dir, "key.pem");
+  try {
+    execFileSync("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "2",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+    ], { stdio: ["ignore", "ignore", "pipe"], timeout: 20_000 });
+  } catch (err) {
+    throw new Error(
+      `The TLS endpoint tests need openssl to make a certificate: ${(err as Error).message}`,
+    );
+  }
+  return { cert, key };
+}
+
+function hasIPv6Loopback(): boolean {
+  return Object.values(os.networkInterfaces()).some((list) =>
+    (list ?? []).some((i) => i.family === "IPv6" && i.address === "::1")
+  );
+}
+
+for (const backend of backendsForHost()) {
+  describe(`endpoints over real sockets: ${backend} backend`, () => {
+    let reactor: Reactor;
+    const logged: string[] = [];
+    before(() => {
+      reactor = createReactor({
+        backend,
+        log: (message, failure) => logged.push(`${message} ${failure?.getErrorMessage() ?? ""}`),
+      });
+    });
+    after(() => {
+      // Only the untrusted TLS client may leave a trace: the server logs the
+      // failed handshake. Anything else is an error nobody handled.
+      const unexpected = logged.filter((m) =>
+        !/handshake|alert|hang up|certificate|TLS|SSL/i.test(m)
+      );
+      assert.deepEqual(unexpected, []);
+    });
+
+    test("tcp: serverFromString + clientFromString echo, real port from port 0", async () => {
+      const port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1")
+        .listen(Factory.forProtocol(Echo));
+      const host = port.getHost() as IPv4Address;
+      assert.equal(host.host, "127.0.0.1");
+      assert.ok(host.port > 0);
+      const client = await clientFromString(reactor, `tcp:host=127.0.0.1:port=${host.port}`)
+        .connect(Factory.forProtocol(Collector));
+      assert.ok(client instanceof Collector);
+      assert.equal(client.made, 1, "connectionMade ran before the Deferred fired");
+      await roundTrip(client, "hello endpoints");
+      await port.stopListening();
+    });
+
+    test("tcp6 on ::1", { skip: !hasIPv6Loopback() && "no IPv6 loopback" }, async () => {
+      const port = await serverFromString(reactor, "tcp6:0:interface=\\:\\:1")
+        .listen(Factory.forProtocol(Echo));
+      const p = (port.getHost() as IPv4Address).port;
+      const client = await connectProtocol(
+        new TCP4ClientEndpoint(reactor, "::1", p),
+        new Collector(),
+      );
+      await roundTrip(client, "six");
+      await port.stopListening();
+    });
+
+    test("refused: connect fails with ConnectionRefusedError", async () => {
+      const port = await new TCP4ServerEndpoint(reactor, 0, { interface: "127.0.0.1" })
+        .listen(Factory.forProtocol(Echo));
+      const p = (port.getHost() as IPv4Address).port;
+      await port.stopListening();
+      const d = clientFromString(reactor, `tcp:127.0.0.1:${p}:timeout=5`)
+        .connect(Factory.forProtocol(Collector));
+      await assert.rejects(d.asPromise(), ConnectionRefusedError);
+    });
+
+    test("address in use: listen fails with CannotListenError", async () => {
+      const port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1")
+        .listen(Factory.forProtocol(Echo));
+      const p = (port.getHost() as IPv4Address).port;
+      const second = serverFromString(reactor, `tcp:${p}:interface=127.0.0.1`)
+        .listen(Factory.forProtocol(Echo));
+      await assert.rejects(second.asPromise(), CannotListenError);
+      await port.stopListening();
+    });
+
+    test("cancelling a pending connect stops the attempt: no protocol is connected", async () => {
+      let open = 0;
+      class Counting extends Protocol {
+        override connectionMade(): void {
+          open++;
+        }
+        override connectionLost(): void {
+          open--;
+        }
+      }
+      const port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1")
+        .listen(Factory.forProtocol(Counting));
+      const p = (port.getHost() as IPv4Address).port;
+      const client = new Collector();
+      const d = connectProtocol(clientFromString(reactor, `tcp:127.0.0.1:${p}`), client);
+      d.cancel();
+      const f = failureResultOf(d, ConnectingCancelledError);
+      assert.equal(
+        String((f.value as ConnectingCancelledError).address),
+        `IPv4Address(TCP, '127.0.0.1', ${p})`,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(client.made, 0, "the cancelled client never connected");
+      // The server may have accepted the socket before the abort reached it;
+      // either way it must not stay connected.
+      await waitFor(() => open === 0, "no server connection left open");
+      await port.stopListening();
+    });
+
+    test("unix: echo over a socket file, mode applied", async () => {
+      const sock = path.join(tmp, `e-${backend}-${process.pid}.sock`);
+      const port = await serverFromString(reactor, `unix:${quoteStringArgument(sock)}:mode=600`)
+        .listen(Factory.forProtocol(Echo));
+      assert.equal(fs.statSync(sock).mode & 0o777, 0o600);
+      const client = await connectProtocol(
+        clientFromString(reactor, `unix:path=${sock}:timeout=5`),
+        new Collector(),
+      );
+      await roundTrip(client, "over unix");
+      await port.stopListening();
+      assert.equal(fs.existsSync(sock), false, "socket file removed by stopListening");
+      await assert.rejects(
+        clientFromString(reactor, `unix:${sock}`).connect(Factory.forProtocol(Collector))
+          .asPromise(),
+        ConnectError,
+      );
+    });
+
+    describe("tls", () => {
+      const dir = path.join(tmp, `tls-${backend}`);
+      fs.mkdirSync(dir, { recursive: true });
+      let files: { cert: string; key: string };
+      before(() => {
+        files = makeCertificate(dir);
+      });
+
+      test("ssl server from PEM files; tls and ssl clients trusting it", async () => {
+        const { cert, key } = files;
+        const port = await serverFromString(
+          reactor,
+          `ssl:0:privateKey=${key}:certKey=${cert}:interface=127.0.0.1`,
+        ).listen(Factory.forProtocol(Echo));
+        const p = (port.getHost() as IPv4Address).port;
+        const viaTls = await connectProtocol(
+          clientFromString(
+            reactor,
+            `tls:host=127.0.0.1:port=${p}:trustRoots=${cert}`,
+          ),
+          new Collector(),
+        );
+        await roundTrip(viaTls, "secret one");
+        const viaSsl = await connectProtocol(
+          clientFromString(
+            reactor,
+            `ssl:127.0.0.1:${p}:caCertsDir=${dir}:hostname=localhost`,
+          ),
+          new Collector(),
+        );
+        await roundTrip(viaSsl, "secret two");
+        await port.stopListening();
+      });
+
+      test("a client that does not trust the certificate fails to connect", async () => {
+        const { cert, key } = files;
+        const port = await serverFromString(
+          reactor,
+          `tls:0:privateKey=${key}:certKey=${cert}:interface=127.0.0.1`,
+        ).listen(Factory.forProtocol(Echo));
+        const p = (port.getHost() as IPv4Address).port;
+        const client = new Collector();
+        const d = connectProtocol(
+          clientFromString(reactor, `tls:127.0.0.1:${p}:timeout=5`),
+          client,
+        );
+        await assert.rejects(d.asPromise());
+        assert.equal(client.made, 0);
+        await port.stopListening();
+      });
+    });
+  });
+}

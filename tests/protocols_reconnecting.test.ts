@@ -1,14 +1,20 @@
 // ReconnectingClientFactory: Twisted's backoff on a Clock with a fake
 // connector (exact delays with jitter off, reproducible ones with an injected
 // random source), maxRetries, stopTrying, resetDelay, the lazy default clock.
-// A real reconnection over loopback is in protocols_reconnecting_net.test.ts.
+// Then a real reconnection over loopback on every backend this runtime hosts:
+// the server goes away and comes back on the same port, the client retries
+// and reconnects by itself.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Failure } from "../defer/mod.ts";
-import { UNIXAddress } from "../protocols/address.ts";
+import { type IPv4Address, UNIXAddress } from "../protocols/address.ts";
 import { ConnectionDone, ConnectionRefusedError } from "../protocols/errors.ts";
 import { ReconnectingClientFactory } from "../protocols/reconnecting.ts";
-import { getReactor } from "../reactor/global.ts";
+import type { IAddress, IConnector } from "../protocols/interfaces.ts";
+import { Factory, Protocol } from "../protocols/protocol.ts";
+import { backendsForHost } from "../reactor/backends/select.ts";
+import { createReactor, getReactor } from "../reactor/global.ts";
+import type { ListeningPort } from "../reactor/tcp.ts";
 import { Clock } from "../task/clock.ts";
 import { FakeConnector } from "../testing/memory_reactor.ts";
 
@@ -272,3 +278,116 @@ describe("ReconnectingClientFactory", () => {
     assert.equal(getReactor().getDelayedCalls().length, 0);
   });
 });
+
+// ---------------------------------------------------------------------------
+// Real reconnection
+// ---------------------------------------------------------------------------
+
+async function waitFor(pred: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+for (const backend of backendsForHost()) {
+  describe(`ReconnectingClientFactory over real sockets: ${backend} backend`, () => {
+    test("the client reconnects after the server restarts on the same port", async () => {
+      const reactor = createReactor({ backend });
+      // Server side: remember live connections so the test can drop them.
+      const live = new Set<Protocol>();
+      class Echo extends Protocol {
+        override connectionMade(): void {
+          live.add(this);
+        }
+        override dataReceived(data: Uint8Array): void {
+          this.transport!.write(data);
+        }
+        override connectionLost(): void {
+          live.delete(this);
+        }
+      }
+      const listen = async (port: number): Promise<ListeningPort<IPv4Address>> => {
+        // Rebinding right after close can meet a lingering socket: retry briefly.
+        for (let i = 0;; i++) {
+          const p = reactor.listenTCP(port, Factory.forProtocol(Echo), { interface: "127.0.0.1" });
+          try {
+            await p.whenListening();
+            return p as ListeningPort<IPv4Address>;
+          } catch (err) {
+            if (i >= 50) throw err;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      };
+
+      // Client side: Twisted's idiom, resetDelay() once a connection is built.
+      const events: string[] = [];
+      let current: Protocol | null = null;
+      let echoed = "";
+      class Client extends Protocol {
+        override connectionMade(): void {
+          events.push("connected");
+          current = this;
+        }
+        override dataReceived(data: Uint8Array): void {
+          echoed += new TextDecoder().decode(data);
+        }
+        override connectionLost(): void {
+          events.push("lost");
+          current = null;
+        }
+      }
+      class Reconnecting extends ReconnectingClientFactory {
+        failures = 0;
+        override buildProtocol(addr: IAddress | null): Protocol | null {
+          this.resetDelay();
+          return super.buildProtocol(addr);
+        }
+        override clientConnectionFailed(connector: IConnector, reason: Failure): void {
+          this.failures++;
+          super.clientConnectionFailed(connector, reason);
+        }
+      }
+      const factory = Reconnecting.forProtocol(Client);
+      factory.clock = reactor;
+      factory.initialDelay = 0.02;
+      factory.factor = 1.5;
+      factory.maxDelay = 0.1;
+      factory.jitter = 0;
+
+      let server = await listen(0);
+      const portNumber = server.getHost().port;
+      const connector = reactor.connectTCP("127.0.0.1", portNumber, factory);
+      await waitFor(() => current !== null, "first connection");
+      current!.transport!.write("one;");
+      await waitFor(() => echoed === "one;", "first echo");
+
+      // The server goes away: its port closes and its connections drop.
+      await server.stopListening();
+      for (const p of live) p.transport!.loseConnection();
+      await waitFor(() => events.includes("lost"), "client sees the loss");
+      await waitFor(() => factory.failures >= 2, "a few refused retries while the server is down");
+      assert.equal(current, null);
+
+      // It comes back on the same port: the client reconnects by itself.
+      server = await listen(portNumber);
+      await waitFor(() => current !== null, "reconnection");
+      current!.transport!.write("two;");
+      await waitFor(() => echoed === "one;two;", "echo after reconnecting");
+      assert.deepEqual(events, ["connected", "lost", "connected"]);
+      assert.equal(factory.retries, 0, "resetDelay ran when the new connection was built");
+
+      // Stop trying, then close: no further attempt is made.
+      factory.stopTrying();
+      current!.transport!.loseConnection();
+      await waitFor(() => events.length === 4, "final loss");
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(events.join(), "connected,lost,connected,lost");
+      assert.equal(connector.state, "disconnected");
+      assert.equal(factory.pendingRetry, null);
+      await server.stopListening();
+    });
+  });
+}

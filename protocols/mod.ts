@@ -27,6 +27,7 @@ export * from "./int_string.ts";
 export * from "./interfaces.ts";
 export * from "./line_receiver.ts";
 export * from "./netstring.ts";
+export * from "./portforward.ts";
 export * from "./protocol.ts";
 export * from "./reconnecting.ts";
 export * from "./throttling.ts";

@@ -1,0 +1,214 @@
+// The network benchmark: Skein's echo server (examples/echo_server.ts, the
+// same Echo Protocol everywhere) on each (runtime, backend) pair, next to a
+// raw echo server written directly on the API that backend uses, both driven
+// by ONE load generator (bench/net/loadgen.mjs on Node 24, a separate
+// process). Prints a table of round trips per second (64-byte ping-pong, 1
+// and 64 connections) and bulk MB/s, with the ratio Skein / raw.
+//
+//   node bench/net/run.mjs            # 3 s per measurement, 64 MiB bulk, best of 3
+//   node bench/net/run.mjs --quick    # 1 s, 16 MiB, one round
+//   node bench/net/run.mjs --only deno:deno,node24:node --json out.json
+//
+// Pairs: Deno x deno, Deno x node, Bun x bun, Bun x node, Node24 x node.
+// The raw reference of a pair runs on the same runtime with the backend's
+// API: Deno.listen (deno), Bun.listen (bun), node:net (node, also on Deno
+// and Bun). Every child is bounded in time and killed at the end.
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..");
+const bin = {
+  deno: join(root, "node_modules/.bin/deno"),
+  bun: join(root, "node_modules/.bin/bun"),
+  node24: join(root, "node_modules/node24/bin/node"),
+};
+const RUNTIME_LABEL = { deno: "Deno", bun: "Bun", node24: "Node24" };
+
+const PAIRS = [
+  ["deno", "deno"],
+  ["deno", "node"],
+  ["bun", "bun"],
+  ["bun", "node"],
+  ["node24", "node"],
+];
+
+function parseArgs(argv) {
+  const o = { quick: false, only: null, json: null, rounds: null, seconds: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--quick") o.quick = true;
+    else if (a === "--only") o.only = argv[++i].split(",");
+    else if (a === "--json") o.json = argv[++i];
+    else if (a === "--rounds") o.rounds = Number(argv[++i]);
+    else if (a === "--seconds") o.seconds = Number(argv[++i]);
+    else throw new Error(`unknown option ${a}`);
+  }
+  o.rounds ??= o.quick ? 1 : 3;
+  o.seconds ??= o.quick ? 1 : 3;
+  o.bulkBytes = (o.quick ? 16 : 64) * 1024 * 1024;
+  return o;
+}
+
+/** The command line that runs `script` on `runtime`. */
+function command(runtime, script, args) {
+  if (runtime === "deno") return [bin.deno, ["run", "-A", script, ...args]];
+  return [bin[runtime], [script, ...args]];
+}
+
+/** Starts a server and resolves with its port once it printed "listening on HOST:PORT". */
+function startServer(runtime, script, args) {
+  const [cmd, argv] = command(runtime, script, args);
+  const child = spawn(cmd, argv, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  const exited = new Promise((resolve) => child.on("close", resolve));
+  const port = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${cmd} ${argv.join(" ")} did not start:\n${out}\n${err}`));
+    }, 30_000);
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (s) => {
+      out += s;
+      const m = out.match(/listening on 127\.0\.0\.1:(\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.stderr.on("data", (s) => (err += s));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd} ${argv.join(" ")} exited (${code}):\n${out}\n${err}`));
+    });
+  });
+  return {
+    port,
+    stderr: () => err,
+    async stop() {
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Runs the load generator once; resolves with its JSON result. */
+function loadgen(port, args, limitSeconds) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin.node24, [join(here, "loadgen.mjs"), "--port", String(port), ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (s) => (out += s));
+    child.stderr.on("data", (s) => (err += s));
+    const timer = setTimeout(() => child.kill("SIGKILL"), limitSeconds * 1000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`loadgen failed (${code}): ${err}`));
+      resolve(JSON.parse(out.trim().split("\n").pop()));
+    });
+  });
+}
+
+function metrics(o) {
+  const s = String(o.seconds);
+  return [
+    {
+      key: "rtt1",
+      label: "64 B ping-pong, 1 conn (rt/s)",
+      args: ["--mode", "pingpong", "--conns", "1", "--size", "64", "--seconds", s],
+      value: (r) => r.rps,
+    },
+    {
+      key: "rtt64",
+      label: "64 B ping-pong, 64 conns (rt/s)",
+      args: ["--mode", "pingpong", "--conns", "64", "--size", "64", "--seconds", s],
+      value: (r) => r.rps,
+    },
+    {
+      key: "bulk",
+      label: `bulk ${o.bulkBytes / 1024 / 1024} MiB echo (MB/s)`,
+      args: ["--mode", "bulk", "--bytes", String(o.bulkBytes), "--seconds", "60"],
+      value: (r) => r.mbps,
+    },
+  ];
+}
+
+function rawScript(backend) {
+  return join(
+    here,
+    backend === "deno" ? "raw_deno.ts" : backend === "bun" ? "raw_bun.ts" : "raw_node.mjs",
+  );
+}
+
+const fmt = (n) => n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1);
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const pairs = PAIRS.filter(([rt, be]) => !o.only || o.only.includes(`${rt}:${be}`));
+  const ms = metrics(o);
+  const results = [];
+  for (const [runtime, backend] of pairs) {
+    const name = `${RUNTIME_LABEL[runtime]} x ${backend}`;
+    process.stderr.write(`${name}: starting servers\n`);
+    const skein = startServer(runtime, join(root, "examples/echo_server.ts"), [
+      "tcp:0:interface=127.0.0.1",
+      `--backend=${backend}`,
+    ]);
+    const raw = startServer(runtime, rawScript(backend), []);
+    try {
+      const [skeinPort, rawPort] = await Promise.all([skein.port, raw.port]);
+      const row = { pair: name, runtime, backend };
+      for (const m of ms) {
+        // Alternate raw and Skein each round; keep the best of each.
+        const best = { raw: 0, skein: 0 };
+        for (let round = 0; round < o.rounds; round++) {
+          for (const [who, port] of [["raw", rawPort], ["skein", skeinPort]]) {
+            const r = await loadgen(port, m.args, 120);
+            best[who] = Math.max(best[who], m.value(r));
+          }
+        }
+        row[m.key] = { skein: best.skein, raw: best.raw, ratio: best.skein / best.raw };
+        process.stderr.write(
+          `  ${m.label}: skein ${fmt(best.skein)}  raw ${fmt(best.raw)}  ratio ${
+            (best.skein / best.raw).toFixed(2)
+          }\n`,
+        );
+      }
+      results.push(row);
+    } finally {
+      await Promise.all([skein.stop(), raw.stop()]);
+    }
+  }
+  printTable(ms, results);
+  if (o.json) writeFileSync(o.json, JSON.stringify({ options: o, results }, null, 2));
+}
+
+function printTable(ms, results) {
+  const header = ["pair", ...ms.flatMap((m) => [`${m.key} skein`, `${m.key} raw`, "ratio"])];
+  const rows = results.map((r) => [
+    r.pair,
+    ...ms.flatMap((m) => [fmt(r[m.key].skein), fmt(r[m.key].raw), `${r[m.key].ratio.toFixed(2)}x`]),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) =>
+    `| ${
+      cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")
+    } |`;
+  console.log(ms.map((m) => `${m.key}: ${m.label}`).join("\n"));
+  console.log(line(header));
+  console.log(
+    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
+  );
+  for (const r of rows) console.log(line(r));
+}
+
+await main();

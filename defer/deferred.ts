@@ -675,39 +675,43 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    */
   #runCallbacks(): void {
     if (this.#running) return; // a callback added from inside a callback runs after it
-    const chain: Deferred<unknown>[] = [this as Deferred<unknown>];
-    while (chain.length > 0) {
-      const current = chain[chain.length - 1];
+    // Deferreds that handed their result to a waiting one and still have to
+    // finish, innermost first; allocated only when a result is handed over.
+    let chain: Deferred<unknown>[] | null = null;
+    let current = this as Deferred<unknown>;
+    for (;;) {
       if (current.#paused > 0) return;
-      let finished = true;
+      let handedTo: Deferred<unknown> | null = null;
       const entries = current.#entries;
       while (current.#next < entries.length) {
         const entry = entries[current.#next++];
         const result = current.#result;
         if (entry.chainee !== null) {
           // Hand our result to the Deferred that was waiting on us, and forget it ourselves.
-          const chainee = entry.chainee;
-          chainee.#result = result;
+          handedTo = entry.chainee;
+          handedTo.#result = result;
           current.#result = undefined;
-          chainee.#paused--;
-          if (chainee.#trace) chainee.#traceStep("resume", "", result, result);
-          chain.push(chainee);
-          finished = false;
+          handedTo.#paused--;
+          if (handedTo.#trace) handedTo.#traceStep("resume", "", result, result);
           break;
         }
         const failed = result instanceof Failure;
         const fn = failed ? entry.eb : entry.cb;
         if (fn === null) continue; // pass the result through this position
+        const args = failed ? entry.ebArgs : entry.cbArgs;
         let next: unknown;
+        // Set while user code runs, so that a callback added meanwhile waits its turn.
         current.#running = true;
         try {
-          next = fn(result, ...(failed ? entry.ebArgs : entry.cbArgs));
-          if (next === current) {
-            next = new Failure(
-              new TypeError("a callback returned the Deferred it is attached to"),
-            );
-          } else if (!(next instanceof Deferred) && isThenable(next)) {
-            next = Deferred.fromPromise(next);
+          next = args.length === 0 ? fn(result) : fn(result, ...args);
+          if (next !== null && (typeof next === "object" || typeof next === "function")) {
+            if (next === current) {
+              next = new Failure(
+                new TypeError("a callback returned the Deferred it is attached to"),
+              );
+            } else if (!(next instanceof Deferred) && isThenable(next)) {
+              next = Deferred.fromPromise(next);
+            }
           }
         } catch (e) {
           next = Failure.from(e);
@@ -751,15 +755,21 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
           current.#result = next;
         }
       }
-      if (current.#next >= entries.length) {
+      if (current.#next >= entries.length && entries.length > 0) {
         // Everything added so far has run: drop the entries so they can be collected.
         current.#entries = [];
         current.#next = 0;
       }
-      if (finished) {
-        current.#noteResult();
-        chain.pop();
+      if (handedTo !== null) {
+        // Run the waiting Deferred first (iteratively, so deep nesting does
+        // not grow the stack), then come back to finish this one.
+        (chain ??= []).push(current);
+        current = handedTo;
+        continue;
       }
+      current.#noteResult();
+      if (chain === null || chain.length === 0) return;
+      current = chain.pop()!;
     }
   }
 

@@ -61,6 +61,10 @@ class NodeSocket implements RawSocket {
   #closed = false;
   #closeDelivered = false;
   #error: unknown = undefined;
+  // Node emits 'end' even on a paused socket; the adapter holds it (and a
+  // clean close after it) until reading resumes.
+  #endHeld = false;
+  #closeHeld = false;
 
   constructor(socket: net.Socket, local: RawAddress, remote: RawAddress, canReset: boolean) {
     this.#socket = socket;
@@ -91,7 +95,9 @@ class NodeSocket implements RawSocket {
       if (!this.#stopped && !this.#closed) handlers.data(plainView(chunk));
     });
     s.on("end", () => {
-      if (!this.#stopped && !this.#closed) handlers.end();
+      if (this.#stopped || this.#closed) return;
+      if (this.#paused) this.#endHeld = true;
+      else handlers.end();
     });
     s.on("drain", () => {
       if (!this.#closed) handlers.drain();
@@ -113,7 +119,17 @@ class NodeSocket implements RawSocket {
 
   resumeReading(): void {
     this.#paused = false;
-    if (this.#handlers !== null && !this.#stopped && !this.#closed) this.#socket.resume();
+    const h = this.#handlers;
+    if (h !== null && !this.#stopped && !this.#closed) this.#socket.resume();
+    if (h !== null && this.#endHeld) {
+      // Not inside this call: on a microtask, unless paused or stopped again.
+      queueMicrotask(() => {
+        if (!this.#endHeld || this.#paused || this.#stopped) return;
+        this.#endHeld = false;
+        h.end();
+        if (this.#closeHeld) this.#deliverClose();
+      });
+    }
   }
 
   shutdownWrite(): void {
@@ -125,6 +141,7 @@ class NodeSocket implements RawSocket {
   }
 
   close(): void {
+    if (this.#releaseHeldClose()) return;
     if (this.#stopped || this.#closed) return;
     this.#stopped = true;
     const s = this.#socket;
@@ -138,6 +155,7 @@ class NodeSocket implements RawSocket {
   }
 
   abort(): void {
+    if (this.#releaseHeldClose()) return;
     if (this.#closed || this.#aborted) return;
     this.#stopped = true;
     this.#aborted = true;
@@ -164,9 +182,23 @@ class NodeSocket implements RawSocket {
     if (this.localAddress.transport === "TCP" && !this.#closed) this.#socket.setKeepAlive(on);
   }
 
+  /** The socket closed while its end was held: the transport is done with it, so report the close. */
+  #releaseHeldClose(): boolean {
+    if (!this.#closeHeld) return false;
+    this.#closeHeld = false;
+    this.#endHeld = false;
+    this.#stopped = true;
+    this.#deliverClose();
+    return true;
+  }
+
   #deliverClose(): void {
     const h = this.#handlers;
     if (h === null || this.#closeDelivered) return;
+    if (this.#endHeld && !this.#stopped && !this.#aborted && this.#error === undefined) {
+      this.#closeHeld = true; // a clean close waits for the held end
+      return;
+    }
     this.#closeDelivered = true;
     const error = this.#aborted ? undefined : this.#error;
     // Deferred so that close never runs inside a RawSocket method, whatever

@@ -368,7 +368,10 @@ export class TCPTransport implements ITCPTransport {
    * Throws an `Error` while another producer is registered; a producer
    * registered on a closed connection is stopped at once.
    */
-  registerProducer(producer: IProducer, streaming: boolean): void {
+  registerProducer(
+    producer: IPushProducer | IPullProducer | IProducer,
+    streaming: boolean,
+  ): void {
     if (this.#producer !== null) {
       throw new Error(
         `Cannot register producer ${describe(producer)}, because producer ` +

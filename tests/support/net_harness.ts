@@ -12,6 +12,7 @@ import process from "node:process";
 import type { Failure } from "../../defer/failure.ts";
 import { ClientFactory, Factory, Protocol } from "../../protocols/protocol.ts";
 import type { IConnector } from "../../protocols/interfaces.ts";
+import type { IPv4Address, IPv6Address } from "../../protocols/address.ts";
 import type {
   BackendName,
   EventLoopAdapter,
@@ -204,7 +205,7 @@ export class Net {
   async listen<F extends Factory>(
     factory: F,
     options: { interface?: string; bufferSize?: number } = {},
-  ): Promise<ListeningPort> {
+  ): Promise<ListeningPort<IPv4Address | IPv6Address>> {
     const port = this.reactor.listenTCP(0, factory, {
       interface: options.interface ?? "127.0.0.1",
       bufferSize: options.bufferSize,
@@ -220,10 +221,40 @@ export class Net {
     factory: ClientFactory,
     options: { timeout?: number; bufferSize?: number } = {},
   ): Connector {
-    const host = port.getHost() as { host: string; port: number };
+    const host = port.getHost();
+    if (host.type === "UNIX") {
+      const c = this.reactor.connectUNIX(host.name!, factory, options);
+      this.connectors.push(c);
+      return c;
+    }
     const c = this.reactor.connectTCP(host.host, host.port, factory, options);
     this.connectors.push(c);
     return c;
+  }
+
+  /**
+   * Connects to `port` with a protocol of class `P` (passed to `init` as
+   * soon as it is built, before any data) and resolves with it once built.
+   */
+  async dial<P extends Protocol>(
+    port: ListeningPort,
+    P: new () => P,
+    options: { timeout?: number; bufferSize?: number; init?: (p: P) => void } = {},
+  ): Promise<P> {
+    const built: P[] = [];
+    const init = options.init;
+    class Dialer extends ClientFactory {
+      override buildProtocol(): P {
+        const p = new P();
+        p.factory = this;
+        init?.(p);
+        built.push(p);
+        return p;
+      }
+    }
+    this.connect(port, new Dialer(), { timeout: options.timeout, bufferSize: options.bufferSize });
+    await until(() => built.length === 1, "connected");
+    return built[0];
   }
 
   /** A fresh Unix socket path in the temp directory (removed by `close()`). */

@@ -35,6 +35,8 @@ export * from "./errors.ts";
 export { Failure, type FailureType } from "./failure.ts";
 export * from "./inline_callbacks.ts";
 export * from "./list.ts";
+export * from "./lock.ts";
+export * from "./queue.ts";
 export * from "./trace.ts";
 export {
   flushUnhandledFailures,

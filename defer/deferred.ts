@@ -9,17 +9,18 @@ import { AlreadyCalledError, CancelledError, TimeoutError } from "./errors.ts";
 import { Failure, isObserved, markObserved } from "./failure.ts";
 import { setUnhandled, stackOf, trackOwner, UnhandledRecord } from "./unhandled.ts";
 
+// Internal: the extra arguments stored with a step, passed back untyped.
 // deno-lint-ignore no-explicit-any
 type AnyArgs = any[];
 
 /** A function run on a Deferred's success path. */
-export type CallbackFn<T, U, A extends AnyArgs = AnyArgs> = (
+export type CallbackFn<T, U, A extends unknown[] = never[]> = (
   result: T,
   ...args: A
 ) => U | PromiseLike<U>;
 
 /** A function run on a Deferred's failure path; it receives the {@linkcode Failure}. */
-export type ErrbackFn<U, A extends AnyArgs = AnyArgs> = (
+export type ErrbackFn<U, A extends unknown[] = never[]> = (
   failure: Failure,
   ...args: A
 ) => U | PromiseLike<U>;
@@ -308,7 +309,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * if (out[0] !== 40) throw new Error();
    * ```
    */
-  addCallback<U, A extends AnyArgs = []>(
+  addCallback<U, A extends unknown[] = []>(
     fn: (result: T, ...args: A) => U | PromiseLike<U>,
     ...args: A
   ): Deferred<U> {
@@ -339,7 +340,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * if (result !== "recovered from boom") throw new Error(String(result));
    * ```
    */
-  addErrback<U = never, A extends AnyArgs = []>(
+  addErrback<U = never, A extends unknown[] = []>(
     fn: (failure: Failure, ...args: A) => U | PromiseLike<U>,
     ...args: A
   ): Deferred<T | U> {
@@ -368,7 +369,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * if (kind !== "failure") throw new Error();
    * ```
    */
-  addBoth<U, A extends AnyArgs = []>(
+  addBoth<U, A extends unknown[] = []>(
     fn: (result: T | Failure, ...args: A) => U | PromiseLike<U>,
     ...args: A
   ): Deferred<U> {
@@ -851,7 +852,7 @@ export function fail<T = never>(reason?: unknown): Deferred<T> {
  * if (message !== "sync throw") throw new Error();
  * ```
  */
-export function maybeDeferred<T, A extends AnyArgs>(
+export function maybeDeferred<T, A extends unknown[]>(
   fn: (...args: A) => T | PromiseLike<T> | Deferred<T>,
   ...args: A
 ): Deferred<T> {

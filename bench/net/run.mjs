@@ -3,7 +3,10 @@
 // raw echo server written directly on the API that backend uses, both driven
 // by ONE load generator (bench/net/loadgen.mjs on Node 24, a separate
 // process). Prints a table of round trips per second (64-byte ping-pong, 1
-// and 64 connections) and bulk MB/s, with the ratio Skein / raw.
+// and 64 connections) and bulk MB/s, with the ratio Skein / raw, and a
+// second table of server CPU time per operation (all threads, from
+// /proc/PID/task/*/schedstat, Linux only): the throughput of a loaded 2-core machine is
+// noisy, the CPU one server spends per round trip or per MB much less so.
 //
 //   node bench/net/run.mjs            # 3 s per measurement, 64 MiB bulk, best of 3
 //   node bench/net/run.mjs --quick    # 1 s, 16 MiB, one round
@@ -14,7 +17,7 @@
 // API: Deno.listen (deno), Bun.listen (bun), node:net (node, also on Deno
 // and Bun). Every child is bounded in time and killed at the end.
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -89,6 +92,7 @@ function startServer(runtime, script, args) {
   });
   return {
     port,
+    pid: child.pid,
     stderr: () => err,
     async stop() {
       child.kill("SIGTERM");
@@ -97,6 +101,28 @@ function startServer(runtime, script, args) {
       clearTimeout(t);
     },
   };
+}
+
+/**
+ * CPU seconds used so far by process `pid` (all threads, user + system), from
+ * the per-thread run times in /proc/PID/task/TID/schedstat (nanoseconds); NaN
+ * off Linux. Threads that already ended are not counted, which is why the
+ * servers are warmed up (their worker threads started) before measuring.
+ */
+function cpuSeconds(pid) {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return ns / 1e9;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Runs the load generator once; resolves with its JSON result. */
@@ -126,18 +152,27 @@ function metrics(o) {
       label: "64 B ping-pong, 1 conn (rt/s)",
       args: ["--mode", "pingpong", "--conns", "1", "--size", "64", "--seconds", s],
       value: (r) => r.rps,
+      ops: (r) => r.roundTrips,
+      unit: "us/rt",
+      perOp: 1e6,
     },
     {
       key: "rtt64",
       label: "64 B ping-pong, 64 conns (rt/s)",
       args: ["--mode", "pingpong", "--conns", "64", "--size", "64", "--seconds", s],
       value: (r) => r.rps,
+      ops: (r) => r.roundTrips,
+      unit: "us/rt",
+      perOp: 1e6,
     },
     {
       key: "bulk",
-      label: `bulk ${o.bulkBytes / 1024 / 1024} MiB echo (MB/s)`,
-      args: ["--mode", "bulk", "--bytes", String(o.bulkBytes), "--seconds", "60"],
+      label: `bulk echo, ${o.bulkBytes / 1024 / 1024} MiB transfers for ${s} s (MB/s)`,
+      args: ["--mode", "bulk", "--bytes", String(o.bulkBytes), "--seconds", s],
       value: (r) => r.mbps,
+      ops: (r) => r.bytes / 1e6,
+      unit: "ms/MB",
+      perOp: 1e3,
     },
   ];
 }
@@ -167,20 +202,52 @@ async function main() {
     try {
       const [skeinPort, rawPort] = await Promise.all([skein.port, raw.port]);
       const row = { pair: name, runtime, backend };
+      // Warm both servers up (JIT) before anything is measured.
+      for (const port of [rawPort, skeinPort]) {
+        await loadgen(port, [
+          "--mode",
+          "pingpong",
+          "--conns",
+          "8",
+          "--seconds",
+          "0.5",
+          "--warmup",
+          "0",
+        ], 60);
+        await loadgen(
+          port,
+          ["--mode", "bulk", "--bytes", String(8 * 1024 * 1024), "--warmup", "0"],
+          60,
+        );
+      }
       for (const m of ms) {
-        // Alternate raw and Skein each round; keep the best of each.
+        // Alternate raw and Skein each round; keep the best of each (the
+        // highest throughput, the lowest server CPU per operation; the load
+        // generator's own warm-up is off, so all the CPU belongs to the
+        // measured operations).
         const best = { raw: 0, skein: 0 };
+        const cpu = { raw: Infinity, skein: Infinity };
         for (let round = 0; round < o.rounds; round++) {
-          for (const [who, port] of [["raw", rawPort], ["skein", skeinPort]]) {
-            const r = await loadgen(port, m.args, 120);
+          for (const [who, server, port] of [["raw", raw, rawPort], ["skein", skein, skeinPort]]) {
+            const before = cpuSeconds(server.pid);
+            const r = await loadgen(port, [...m.args, "--warmup", "0"], 120);
+            const used = cpuSeconds(server.pid) - before;
             best[who] = Math.max(best[who], m.value(r));
+            cpu[who] = Math.min(cpu[who], (used / m.ops(r)) * m.perOp);
           }
         }
-        row[m.key] = { skein: best.skein, raw: best.raw, ratio: best.skein / best.raw };
+        row[m.key] = {
+          skein: best.skein,
+          raw: best.raw,
+          ratio: best.skein / best.raw,
+          cpuSkein: cpu.skein,
+          cpuRaw: cpu.raw,
+          cpuRatio: cpu.raw / cpu.skein,
+        };
         process.stderr.write(
           `  ${m.label}: skein ${fmt(best.skein)}  raw ${fmt(best.raw)}  ratio ${
             (best.skein / best.raw).toFixed(2)
-          }\n`,
+          }  |  cpu ${m.unit} skein ${cpu.skein.toFixed(2)} raw ${cpu.raw.toFixed(2)}\n`,
         );
       }
       results.push(row);
@@ -193,17 +260,38 @@ async function main() {
 }
 
 function printTable(ms, results) {
-  const header = ["pair", ...ms.flatMap((m) => [`${m.key} skein`, `${m.key} raw`, "ratio"])];
-  const rows = results.map((r) => [
-    r.pair,
-    ...ms.flatMap((m) => [fmt(r[m.key].skein), fmt(r[m.key].raw), `${r[m.key].ratio.toFixed(2)}x`]),
-  ]);
+  table(
+    "Throughput (higher is better; ratio = Skein / raw):",
+    ["pair", ...ms.flatMap((m) => [`${m.key} skein`, `${m.key} raw`, "ratio"])],
+    results.map((r) => [
+      r.pair,
+      ...ms.flatMap((
+        m,
+      ) => [fmt(r[m.key].skein), fmt(r[m.key].raw), `${r[m.key].ratio.toFixed(2)}x`]),
+    ]),
+  );
+  table(
+    "Server CPU per operation (lower is better; ratio = raw / Skein, so >= 0.9x is the target too):",
+    ["pair", ...ms.flatMap((m) => [`${m.key} skein ${m.unit}`, `${m.key} raw`, "ratio"])],
+    results.map((r) => [
+      r.pair,
+      ...ms.flatMap((m) => [
+        r[m.key].cpuSkein.toFixed(2),
+        r[m.key].cpuRaw.toFixed(2),
+        `${r[m.key].cpuRatio.toFixed(2)}x`,
+      ]),
+    ]),
+  );
+  console.log(ms.map((m) => `${m.key}: ${m.label}`).join("\n"));
+}
+
+function table(title, header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) =>
     `| ${
       cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")
     } |`;
-  console.log(ms.map((m) => `${m.key}: ${m.label}`).join("\n"));
+  console.log(`\n${title}`);
   console.log(line(header));
   console.log(
     `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,

@@ -163,7 +163,10 @@ class NodeSocket implements RawSocket {
     if (s.destroyed) return;
     // resetAndDestroy sends a TCP RST (Twisted's abortConnection sets
     // SO_LINGER to 0 for the same effect). Only plain TCP handles can do it.
-    if (this.#canReset && typeof s.resetAndDestroy === "function") {
+    // Not after end(): Node 22/24 then never finish destroying the socket and
+    // spin at full CPU, keeping the process alive (e.g. the reactor shutting
+    // down while a loseConnection() is flushing); a plain destroy() is enough.
+    if (this.#canReset && typeof s.resetAndDestroy === "function" && !s.writableEnded) {
       try {
         s.resetAndDestroy();
         return;

@@ -151,7 +151,7 @@ export interface TCPTransportOptions {
  * const reactor = createReactor();
  * const port = reactor.listenTCP(0, Factory.forProtocol(Shout), { interface: "127.0.0.1" });
  * await port.whenListening();
- * reactor.connectTCP("127.0.0.1", port.getHost().port as number, ClientFactory.forProtocol(Ask));
+ * reactor.connectTCP("127.0.0.1", port.getHost().port, ClientFactory.forProtocol(Ask));
  * await done.promise;
  * await port.stopListening();
  * if (heard !== "HELLO" || transportClass !== TCPTransport.name) throw new Error(heard);
@@ -294,7 +294,8 @@ export class TCPTransport implements ITCPTransport {
 
   /**
    * Closes the connection after everything buffered is sent and a registered
-   * producer has unregistered; reading stops at once. Bytes written later in
+   * producer has unregistered (the transport itself, registered as its own
+   * producer, does not count); reading stops at once. Bytes written later in
    * the same tick are still sent. The protocol then gets
    * `connectionLost(ConnectionDone)`. Calling it again does nothing.
    */
@@ -515,7 +516,9 @@ export class TCPTransport implements ITCPTransport {
   /** Hands the queue to the socket, then acts on what was waiting for it. */
   #flush(): void {
     if (!this.#connected || this.#closeIssued || this.#aborting) return;
-    if (this.#disconnecting && this.#producer === null) {
+    // A transport registered as its own producer (flow-controlled echo)
+    // produces nothing once reading stopped, so it does not hold the close up.
+    if (this.#disconnecting && (this.#producer === null || this.#producer === this)) {
       this.#closeNow();
       return;
     }

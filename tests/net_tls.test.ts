@@ -160,8 +160,12 @@ for (const backend of backendsForHost()) {
         const c = net.reactor.connectSSL("127.0.0.1", port.getHost().port, ok, tls);
         await until(() => c.state === "connected" || ok.failReason !== null, "good client");
         assert.equal(ok.failReason, null, ok.failReason?.getErrorMessage());
-        // Failed handshakes never reached the factory.
-        await until(() => server.built.length === 1, "one accepted connection");
+        // The good client is served (a backend may have handed the server a
+        // connection whose client then refused the certificate: that one closes).
+        await until(
+          () => server.built.filter((p) => !p.lost).length === 1,
+          () => server.built.map((p) => p.describe()).join(" / "),
+        );
         c.disconnect();
         // Whatever the server side saw of the failed handshakes went to the log.
         for (const entry of net.logs) assert.match(entry.message, /failed before it was accepted/);

@@ -201,6 +201,30 @@ for (const backend of backendsForHost()) {
       }
     });
 
+    test("a transport registered as its own producer does not hold up loseConnection", async () => {
+      const net = new Net(backend);
+      try {
+        class QuittingEcho extends Echo {
+          seen = "";
+          override dataReceived(data: Uint8Array): void {
+            super.dataReceived(data);
+            this.seen += dec.decode(data);
+            if (this.seen.endsWith("quit")) this.transport!.loseConnection();
+          }
+        }
+        const server = CapturingFactory.forProtocol(QuittingEcho) as CapturingFactory<QuittingEcho>;
+        const port = await net.listen(server);
+        const cli = await net.dial(port, Probe);
+        cli.transport!.write("hello, quit");
+        await until(() => cli.lost, () => cli.describe());
+        assert.equal(cli.text(), "hello, quit");
+        assert.ok(cli.reason!.check(ConnectionDone), cli.describe());
+        assert.equal(server.built[0].tcp.producer, null, "connectionLost dropped the producer");
+      } finally {
+        await net.close();
+      }
+    });
+
     test("loseConnection waits for a pull producer to unregister", async () => {
       const net = new Net(backend);
       try {

@@ -7,7 +7,7 @@
  */
 
 import type { IPushProducer } from "./interfaces.ts";
-import { InputBuffer } from "./input_buffer.ts";
+import { InputBuffer, view } from "./input_buffer.ts";
 import { Protocol } from "./protocol.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
@@ -151,7 +151,7 @@ export class IntNStringReceiver extends Protocol implements IPushProducer {
       const start = pos + P;
       pos = start + length;
       input.skip(P + length); // the input is up to date before user code runs
-      this.stringReceived(chunk.subarray(start, pos));
+      this.stringReceived(view(chunk, start, length));
       if (
         this.paused || this.brokenPeer || input.ownedLength !== 0 || input.borrowed !== chunk ||
         input.borrowedStart !== pos

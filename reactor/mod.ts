@@ -27,3 +27,4 @@ export * from "./errors.ts";
 export * from "./global.ts";
 export * from "./interfaces.ts";
 export * from "./reactor.ts";
+export * from "./tcp.ts";

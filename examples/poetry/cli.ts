@@ -12,6 +12,8 @@
 
 import process from "node:process";
 import type { BackendName } from "../../reactor/adapter.ts";
+import { createReactor } from "../../reactor/global.ts";
+import type { Reactor } from "../../reactor/reactor.ts";
 import type { IAddress } from "../../protocols/address.ts";
 
 /** A mistake on the command line; {@linkcode runProgram} prints it with the usage. */
@@ -123,6 +125,18 @@ export function backendFlag(cl: CommandLine): BackendName | undefined {
     throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}, got ${String(v)}`);
   }
   return v as BackendName;
+}
+
+/**
+ * A new reactor on `backend` (`undefined`: the runtime's own). A backend this
+ * runtime cannot host (e.g. `bun` on Node) is a {@linkcode UsageError}.
+ */
+export function makeReactor(backend: BackendName | undefined): Reactor {
+  try {
+    return createReactor({ backend });
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** A TCP address given on the command line. */

@@ -14,12 +14,12 @@
  */
 
 import { Deferred } from "../../defer/deferred.ts";
-import { createReactor } from "../../reactor/global.ts";
 import type { Reactor } from "../../reactor/reactor.ts";
 import { react } from "../../task/react.ts";
 import {
   backendFlag,
   formatAddress,
+  makeReactor,
   numberFlag,
   parseCommandLine,
   programArgs,
@@ -48,7 +48,7 @@ await runProgram(USAGE, () => {
   const port = numberFlag(cl, "port", 0, { min: 0, max: 65535, integer: true });
   const iface = stringFlag(cl, "interface", "127.0.0.1");
   const poem = readPoem(stringFlag(cl, "file", "tyger"));
-  const reactor = createReactor({ backend: backendFlag(cl) });
+  const reactor = makeReactor(backendFlag(cl));
 
   return react(
     (reactor: Reactor) => {

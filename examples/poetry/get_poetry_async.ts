@@ -17,10 +17,9 @@
 
 import process from "node:process";
 import { Failure } from "../../defer/failure.ts";
-import { createReactor } from "../../reactor/global.ts";
 import type { Reactor } from "../../reactor/reactor.ts";
 import { react } from "../../task/react.ts";
-import { clientUsage, parseClientArgs, programArgs, runProgram } from "./cli.ts";
+import { clientUsage, makeReactor, parseClientArgs, programArgs, runProgram } from "./cli.ts";
 import { getPoetry } from "./client.ts";
 import { PoetryReport, type TaskReport } from "./report.ts";
 
@@ -39,7 +38,7 @@ async function getPoem(reactor: Reactor, task: TaskReport): Promise<void> {
 
 await runProgram(clientUsage("get_poetry_async.ts"), async () => {
   const args = parseClientArgs(programArgs());
-  const reactor = createReactor({ backend: args.backend });
+  const reactor = makeReactor(args.backend);
   let failed = 0;
   await react(
     async (reactor: Reactor) => {

@@ -14,14 +14,13 @@
 
 import process from "node:process";
 import type { Failure } from "../../defer/failure.ts";
-import { createReactor } from "../../reactor/global.ts";
-import { clientUsage, parseClientArgs, programArgs, runProgram } from "./cli.ts";
+import { clientUsage, makeReactor, parseClientArgs, programArgs, runProgram } from "./cli.ts";
 import { getPoetry } from "./client.ts";
 import { PoetryReport } from "./report.ts";
 
 await runProgram(clientUsage("get_poetry_deferred.ts"), async () => {
   const args = parseClientArgs(programArgs());
-  const reactor = createReactor({ backend: args.backend });
+  const reactor = makeReactor(args.backend);
   const report = new PoetryReport(reactor, { quiet: args.quiet });
   let remaining = args.addresses.length;
 

@@ -18,10 +18,9 @@ import type { Deferred } from "../../defer/deferred.ts";
 import { Failure } from "../../defer/failure.ts";
 import { inlineCallbacks } from "../../defer/inline_callbacks.ts";
 import { DeferredList } from "../../defer/list.ts";
-import { createReactor } from "../../reactor/global.ts";
 import type { Reactor } from "../../reactor/reactor.ts";
 import { react } from "../../task/react.ts";
-import { clientUsage, parseClientArgs, programArgs, runProgram } from "./cli.ts";
+import { clientUsage, makeReactor, parseClientArgs, programArgs, runProgram } from "./cli.ts";
 import { getPoetry } from "./client.ts";
 import { PoetryReport, type TaskReport } from "./report.ts";
 
@@ -42,7 +41,7 @@ const getPoem: (reactor: Reactor, task: TaskReport) => Deferred<void> = inlineCa
 
 await runProgram(clientUsage("get_poetry_inline.ts"), async () => {
   const args = parseClientArgs(programArgs());
-  const reactor = createReactor({ backend: args.backend });
+  const reactor = makeReactor(args.backend);
   let failed = 0;
   await react(
     (reactor: Reactor) => {

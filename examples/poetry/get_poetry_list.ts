@@ -19,10 +19,16 @@ import process from "node:process";
 import type { Deferred } from "../../defer/deferred.ts";
 import type { Failure } from "../../defer/failure.ts";
 import { DeferredList, type FirstError, gatherResults } from "../../defer/list.ts";
-import { createReactor } from "../../reactor/global.ts";
 import type { Reactor } from "../../reactor/reactor.ts";
 import { react } from "../../task/react.ts";
-import { clientUsage, parseClientArgs, programArgs, runProgram, switchFlag } from "./cli.ts";
+import {
+  clientUsage,
+  makeReactor,
+  parseClientArgs,
+  programArgs,
+  runProgram,
+  switchFlag,
+} from "./cli.ts";
 import { getPoetry } from "./client.ts";
 import { PoetryReport, type TaskReport } from "./report.ts";
 
@@ -50,7 +56,7 @@ function download(reactor: Reactor, task: TaskReport): Deferred<string> {
 await runProgram(clientUsage("get_poetry_list.ts", "[--gather]"), async () => {
   const args = parseClientArgs(programArgs(), { gather: "switch" });
   const gather = switchFlag(args.commandLine, "gather");
-  const reactor = createReactor({ backend: args.backend });
+  const reactor = makeReactor(args.backend);
   let failed = 0;
 
   await react(

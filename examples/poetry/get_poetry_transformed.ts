@@ -17,11 +17,11 @@ import process from "node:process";
 import type { Deferred } from "../../defer/deferred.ts";
 import type { Failure } from "../../defer/failure.ts";
 import { DeferredList } from "../../defer/list.ts";
-import { createReactor } from "../../reactor/global.ts";
 import type { Reactor } from "../../reactor/reactor.ts";
 import { react } from "../../task/react.ts";
 import {
   clientUsage,
+  makeReactor,
   parseClientArgs,
   parseHostPort,
   programArgs,
@@ -69,7 +69,7 @@ await runProgram(USAGE, async () => {
   if (service === "") throw new UsageError("--service is required: where the transformer runs");
   const { host, port } = parseHostPort(service);
   const transform = stringFlag(args.commandLine, "transform", "cummingsify");
-  const reactor = createReactor({ backend: args.backend });
+  const reactor = makeReactor(args.backend);
   let failed = 0;
 
   await react(

@@ -17,12 +17,12 @@
  */
 
 import { Deferred } from "../../defer/deferred.ts";
-import { createReactor } from "../../reactor/global.ts";
 import type { Reactor } from "../../reactor/reactor.ts";
 import { react } from "../../task/react.ts";
 import {
   backendFlag,
   formatAddress,
+  makeReactor,
   numberFlag,
   parseCommandLine,
   programArgs,
@@ -58,7 +58,7 @@ await runProgram(USAGE, () => {
   const poem = readPoem(stringFlag(cl, "file", "tyger"));
   const chunkSize = numberFlag(cl, "chunk", 10, { min: 1, integer: true });
   const delay = numberFlag(cl, "delay", 0.1, { min: 0 });
-  const reactor = createReactor({ backend: backendFlag(cl) });
+  const reactor = makeReactor(backendFlag(cl));
 
   return react(
     (reactor: Reactor) => {

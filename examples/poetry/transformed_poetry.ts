@@ -16,12 +16,12 @@
  */
 
 import { Deferred } from "../../defer/deferred.ts";
-import { createReactor } from "../../reactor/global.ts";
 import type { Reactor } from "../../reactor/reactor.ts";
 import { react } from "../../task/react.ts";
 import {
   backendFlag,
   formatAddress,
+  makeReactor,
   numberFlag,
   parseCommandLine,
   programArgs,
@@ -46,7 +46,7 @@ await runProgram(USAGE, () => {
   if (cl.positionals.length > 0) throw new UsageError(`unexpected argument ${cl.positionals[0]}`);
   const port = numberFlag(cl, "port", 0, { min: 0, max: 65535, integer: true });
   const iface = stringFlag(cl, "interface", "127.0.0.1");
-  const reactor = createReactor({ backend: backendFlag(cl) });
+  const reactor = makeReactor(backendFlag(cl));
 
   return react(
     (reactor: Reactor) => {

@@ -681,6 +681,35 @@ describe(`poetry programs on ${runtimeName()}`, () => {
       }
     });
 
+    test("--trace draws both chains; the failed request crosses to its errback", async () => {
+      const r = await transformed([
+        `--service=${servicePort}`,
+        "--transform=nope",
+        "--trace",
+        String(fastPort),
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const [, download, request] = r.stdout.split(/^--- Task 1: the path through .*---$/m);
+      assert.ok(request, r.stdout);
+      for (
+        const step of [
+          "(fired)",
+          "tryToTransform",
+          "(waits for the Deferred it got)",
+          "(resumed)",
+          "gotPoem",
+        ]
+      ) {
+        assert.match(download, new RegExp(`^${step.replace(/[()]/g, "\\$&")}$`, "m"), download);
+      }
+      // The request failed: fired on the errback side, useTheOriginal turned it back.
+      assert.match(request, /^ {40}\(fired\)$/m, request);
+      assert.match(request, /^ {42}\| \[Failure TransformFailed: /m, request);
+      assert.match(request, /^ {40}useTheOriginal$/m, request);
+      assert.match(request, /^ {2}\.-- "Hope\\nEmily Dickinson/m, request);
+      assert.match(request, /^result: "Hope\\nEmily Dickinson/m, request);
+    });
+
     test("--service is required", async () => {
       const r = await transformed([String(fastPort)]);
       assert.equal(r.code, 2);

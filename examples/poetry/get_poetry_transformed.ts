@@ -8,7 +8,13 @@
  *
  *   deno run -A examples/poetry/get_poetry_transformed.ts --service=11000 10000 10001
  *   bun examples/poetry/get_poetry_transformed.ts --service=11000 --transform=shout 10000
- *   node examples/poetry/get_poetry_transformed.ts --service=11000 10000
+ *   node examples/poetry/get_poetry_transformed.ts --service=11000 --trace 10000
+ *
+ * `--trace` draws, at the end, the path each result took through its
+ * Deferred's callbacks and errbacks (`renderTrace` from `defer/trace.ts`):
+ * the download's chain, which waits for the transform request, and the
+ * request's own chain, where a failure crosses over to the errback that
+ * returns the original poem.
  *
  * @module
  */
@@ -17,6 +23,7 @@ import process from "node:process";
 import type { Deferred } from "../../defer/deferred.ts";
 import type { Failure } from "../../defer/failure.ts";
 import { DeferredList } from "../../defer/list.ts";
+import { renderTrace } from "../../defer/trace.ts";
 import type { Reactor } from "../../reactor/reactor.ts";
 import { react } from "../../task/react.ts";
 import {
@@ -27,48 +34,76 @@ import {
   programArgs,
   runProgram,
   stringFlag,
+  switchFlag,
   UsageError,
 } from "./cli.ts";
 import { getPoetry } from "./client.ts";
 import { PoetryReport, type TaskReport } from "./report.ts";
 import { TransformProxy } from "./transform.ts";
 
-/** Downloads one poem and transforms it, falling back to the original. */
+/** The Deferreds whose chains `--trace` draws for one task. */
+interface Traced {
+  task: TaskReport;
+  download: Deferred<unknown>;
+  request: Deferred<unknown> | null;
+}
+
+/**
+ * Downloads one poem and transforms it, falling back to the original. With
+ * `traced`, both Deferreds record the path their result takes, for
+ * `renderTrace` (named functions give the diagram its labels).
+ */
 function getTransformedPoem(
   reactor: Reactor,
   proxy: TransformProxy,
   transform: string,
   task: TaskReport,
+  traced: Traced[] | null,
 ): Deferred<void> {
   task.begin();
   const d = getPoetry(reactor, task.address.host, task.address.port, {
     onChunk: (bytes) => task.chunk(bytes),
   });
-  const tryToTransform = (poem: string): Deferred<string> => {
+  const trace: Traced = { task, download: d, request: null };
+  if (traced) {
+    d.enableTracing();
+    traced.push(trace);
+  }
+  function tryToTransform(poem: string): Deferred<string> {
     task.note(`got the poem, asking the service to ${transform} it`);
-    return proxy.xform(transform, poem).addErrback((reason: Failure) => {
+    const request = proxy.xform(transform, poem);
+    if (traced) trace.request = request.enableTracing();
+    return request.addErrback(function useTheOriginal(reason: Failure) {
       task.note(`${transform} failed (${reason.getErrorMessage()}), using the original poem`);
       return poem;
     });
-  };
+  }
+  function gotPoem(poem: string): void {
+    task.done(poem);
+  }
+  function poemFailed(reason: Failure): void {
+    task.failed(reason); // the download itself failed
+  }
   // A callback that returns a Deferred pauses the chain until that one fires.
-  return d.addCallback(tryToTransform).addCallbacks(
-    (poem: string) => task.done(poem),
-    (reason: Failure) => task.failed(reason), // the download itself failed
-  );
+  return d.addCallback(tryToTransform).addCallbacks(gotPoem, poemFailed);
 }
 
 const USAGE = clientUsage(
   "get_poetry_transformed.ts",
-  "--service=PORT|HOST:PORT [--transform=cummingsify]",
+  "--service=PORT|HOST:PORT [--transform=cummingsify] [--trace]",
 );
 
 await runProgram(USAGE, async () => {
-  const args = parseClientArgs(programArgs(), { service: "value", transform: "value" });
+  const args = parseClientArgs(programArgs(), {
+    service: "value",
+    transform: "value",
+    trace: "switch",
+  });
   const service = stringFlag(args.commandLine, "service", "");
   if (service === "") throw new UsageError("--service is required: where the transformer runs");
   const { host, port } = parseHostPort(service);
   const transform = stringFlag(args.commandLine, "transform", "cummingsify");
+  const traced: Traced[] | null = switchFlag(args.commandLine, "trace") ? [] : null;
   const reactor = makeReactor(args.backend);
   let failed = 0;
 
@@ -77,10 +112,17 @@ await runProgram(USAGE, async () => {
       const report = new PoetryReport(reactor, { quiet: args.quiet });
       const proxy = new TransformProxy(reactor, host, port);
       const all = report.tasksFor(args.addresses).map((task) =>
-        getTransformedPoem(reactor, proxy, transform, task)
+        getTransformedPoem(reactor, proxy, transform, task, traced)
       );
       return new DeferredList(all).addCallback(() => {
         failed = report.finish();
+        for (const { task, download, request } of traced ?? []) {
+          report.print(`--- Task ${task.number}: the path through getPoetry's Deferred ---`);
+          report.print(renderTrace(download));
+          if (request === null) continue;
+          report.print(`--- Task ${task.number}: the path through the transform request ---`);
+          report.print(renderTrace(request));
+        }
       });
     },
     [],

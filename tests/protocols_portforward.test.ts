@@ -530,7 +530,13 @@ for (const backend of backendsForHost()) {
         log: (message, failure) => logged.push(`${message}: ${failure?.getErrorMessage() ?? ""}`),
       });
     });
+    const forwarders: RecordingProxyFactory[] = [];
     after(async () => {
+      // No relayed connection is left open by any test.
+      const gone = forwarders.flatMap((f) => [...f.servers, ...f.clients]).map((p) =>
+        p.gone.promise
+      );
+      await within(Promise.all(gone), 10, "every relayed connection closes");
       for (const p of ports) await p.stopListening();
       const unexpected = logged.filter((m) => !m.startsWith("Unable to connect to peer"));
       assert.deepEqual(unexpected, []);
@@ -556,6 +562,7 @@ for (const backend of backendsForHost()) {
       };
       const target = await listen(echoFactory);
       const proxies = new RecordingProxyFactory("127.0.0.1", target, { reactor });
+      forwarders.push(proxies);
       return { port: await listen(proxies), proxies, echoes };
     }
 
@@ -675,6 +682,7 @@ for (const backend of backendsForHost()) {
       const deadPort = (closed.getHost() as IPv4Address).port;
       await closed.stopListening();
       const proxies = new RecordingProxyFactory("127.0.0.1", deadPort, { reactor });
+      forwarders.push(proxies);
       const forwarder = await listen(proxies);
       const lost = new Lost();
       class Hopeful extends Protocol {

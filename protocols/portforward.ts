@@ -153,9 +153,10 @@ export class Proxy extends Protocol {
    * Starts relaying between two connected sides: sets each as the other's
    * peer, registers each side's transport as the streaming producer of the
    * other's transport (so that a full write buffer on one side pauses
-   * reading on the other), sends what each side received while waiting (and a
-   * half-close received meanwhile), and resumes reading on `a`'s transport. {@linkcode ProxyClient} calls it
-   * with its server once connected to the target.
+   * reading on the other), sends what each side received while waiting
+   * (and a half-close received meanwhile), and resumes reading on `a`'s
+   * transport. {@linkcode ProxyClient} calls it with its server once
+   * connected to the target.
    *
    * @example
    * ```ts

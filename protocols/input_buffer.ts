@@ -5,16 +5,19 @@
  *
  * Unparsed input is held in two segments that read as one byte sequence:
  *
- * - segment A, an owned, growable store for bytes left over from earlier
- *   chunks (a partial message, or data left while paused);
+ * - segment A, the store, for bytes left over from earlier chunks (a partial
+ *   message, or data left while paused): an owned, growable array, or the
+ *   last chunk itself when its rest was left alone there (adopted);
  * - segment B, the chunk handed to `dataReceived`, borrowed without copying.
  *
- * Messages that lie wholly inside B are returned as views of it (zero copy;
- * transports hand over ownership of the chunks they deliver). Only a message
- * that straddles A and B is copied, and only B's unparsed rest is copied into A
- * when `dataReceived` returns ({@linkcode InputBuffer.settle}). Each input byte
- * is therefore copied a bounded number of times, whatever the chunk sizes:
- * parsing is amortized O(n) and never re-copies the whole buffer per chunk.
+ * Messages that lie wholly inside B (or an adopted A) are returned as views
+ * of it (zero copy; transports hand over ownership of the chunks they
+ * deliver, and the buffer never writes into a chunk). Only a message that
+ * straddles A and B is copied, and B's unparsed rest is copied into A when
+ * `dataReceived` returns ({@linkcode InputBuffer.settle}) only if A is not
+ * empty; otherwise the chunk becomes A. Each input byte is therefore copied a
+ * bounded number of times, whatever the chunk sizes: parsing is amortized
+ * O(n) and never re-copies the whole buffer per chunk.
  *
  * @module
  */
@@ -95,7 +98,7 @@ export function copyBytes(
   from: number,
   n: number,
 ): void {
-  if (n <= 64) {
+  if (n <= 32) {
     for (let i = 0; i < n; i++) dst[at + i] = src[from + i];
   } else {
     dst.set(from === 0 && n === src.length ? src : src.subarray(from, from + n), at);
@@ -166,6 +169,13 @@ export class InputBuffer {
   #store: Uint8Array = EMPTY;
   #a0 = 0;
   #a1 = 0;
+  /**
+   * Whether the store is a chunk adopted by {@linkcode InputBuffer.settle}
+   * rather than an array of our own: it is then never written to (views of it
+   * may have been handed out), and the owned array waits in `#spare`.
+   */
+  #adopted = false;
+  #spare: Uint8Array = EMPTY;
   #chunk: Uint8Array = EMPTY;
   #b0 = 0;
   /**
@@ -246,22 +256,56 @@ export class InputBuffer {
     this.#b0 = 0;
   }
 
-  /** Moves the borrowed segment's rest into the owned store, so the chunk is not retained. */
+  /**
+   * Moves the borrowed segment's rest into the store. When the store is
+   * empty, the chunk itself becomes the store, without copying (chunks given
+   * to a protocol belong to it); it is copied only if more bytes must be
+   * appended to it.
+   */
   settle(): void {
-    const rest = this.#chunk.length - this.#b0;
-    if (rest > 0) this.#append(this.#chunk, this.#b0, this.#chunk.length);
+    const chunk = this.#chunk;
+    const rest = chunk.length - this.#b0;
+    if (rest > 0) {
+      if (this.#a1 === this.#a0) {
+        this.storeEpoch++;
+        if (!this.#adopted) this.#spare = this.#store;
+        this.#store = chunk;
+        this.#adopted = true;
+        this.#a0 = this.#b0;
+        this.#a1 = chunk.length;
+      } else {
+        this.#append(chunk, this.#b0, chunk.length);
+      }
+    }
     this.#chunk = EMPTY;
     this.#b0 = 0;
   }
 
   /** Reserves room for `n` pending bytes in the store (avoids repeated growth for a known message size). */
   reserve(n: number): void {
-    const aLen = this.#a1 - this.#a0;
-    if (n <= this.#store.length - this.#a0) return;
+    if (this.#adopted) {
+      // Its bytes will be moved to an owned array anyway: make that one big enough.
+      const need = Math.max(n, this.#a1 - this.#a0);
+      this.#own(need, need);
+    } else if (n > this.#store.length - this.#a0) {
+      this.#own(n, n);
+    }
+  }
+
+  /**
+   * Moves the pending store bytes to the front of an owned array with room
+   * for `need` bytes: the spare one if it is big enough, else a new one of
+   * `capacity` bytes.
+   */
+  #own(need: number, capacity: number): void {
     this.storeEpoch++;
-    const store = new Uint8Array(n);
-    store.set(this.#store.subarray(this.#a0, this.#a1));
+    const aLen = this.#a1 - this.#a0;
+    const spare = this.#adopted ? this.#spare : EMPTY;
+    const store = spare.length >= need ? spare : new Uint8Array(Math.max(capacity, 256));
+    copyBytes(store, 0, this.#store, this.#a0, aLen);
     this.#store = store;
+    this.#spare = EMPTY;
+    this.#adopted = false;
     this.#a0 = 0;
     this.#a1 = aLen;
   }
@@ -358,8 +402,12 @@ export class InputBuffer {
     let out: Uint8Array;
     if (aLen === 0) out = view(this.#chunk, this.#b0, n);
     else if (n <= aLen) {
-      out = allocate(n);
-      copyBytes(out, 0, this.#store, this.#a0, n);
+      if (this.#adopted) {
+        out = view(this.#store, this.#a0, n); // an adopted chunk is never written to
+      } else {
+        out = allocate(n);
+        copyBytes(out, 0, this.#store, this.#a0, n);
+      }
     } else out = this.#joined(n, aLen);
     this.skip(n);
     return out;
@@ -376,6 +424,21 @@ export class InputBuffer {
     if (aLen > 0) this.#emptyStore();
     this.#b0 += n - aLen;
     if (this.#b0 >= this.#chunk.length) {
+      this.#chunk = EMPTY;
+      this.#b0 = 0;
+    }
+  }
+
+  /**
+   * Discards the first `n` pending bytes when the store is empty (a cheaper
+   * {@linkcode InputBuffer.skip} for parsers walking the borrowed chunk).
+   */
+  skipBorrowed(n: number): void {
+    this.scanned = 0; // conservative; it only saves rescanning
+    const b0 = this.#b0 + n;
+    if (b0 < this.#chunk.length) {
+      this.#b0 = b0;
+    } else {
       this.#chunk = EMPTY;
       this.#b0 = 0;
     }
@@ -400,6 +463,11 @@ export class InputBuffer {
     this.storeEpoch++;
     this.#a0 = 0;
     this.#a1 = 0;
+    if (this.#adopted) {
+      this.#store = this.#spare; // drop the chunk, back to the owned array
+      this.#spare = EMPTY;
+      this.#adopted = false;
+    }
     if (this.#store.length > KEEP_CAPACITY) this.#store = EMPTY;
   }
 
@@ -407,21 +475,22 @@ export class InputBuffer {
     const add = to - from;
     const aLen = this.#a1 - this.#a0;
     const need = aLen + add;
-    let store = this.#store;
-    if (store.length - this.#a1 < add) {
-      this.storeEpoch++; // the pending bytes move
+    const store = this.#store;
+    if (this.#adopted) {
+      // Never write into an adopted chunk: move its bytes to an owned array.
+      this.#own(need, need * 2);
+    } else if (store.length - this.#a1 < add) {
       if (need <= store.length && aLen <= store.length >> 1) {
         // Enough room once the consumed front is dropped, and little to move.
+        this.storeEpoch++;
         store.copyWithin(0, this.#a0, this.#a1);
+        this.#a0 = 0;
+        this.#a1 = aLen;
       } else {
-        const grown = new Uint8Array(Math.max(need, store.length * 2, 256));
-        grown.set(store.subarray(this.#a0, this.#a1));
-        this.#store = store = grown;
+        this.#own(need, Math.max(need, store.length * 2));
       }
-      this.#a0 = 0;
-      this.#a1 = aLen;
     }
-    copyBytes(store, this.#a1, src, from, add);
+    copyBytes(this.#store, this.#a1, src, from, add);
     this.#a1 += add;
   }
 }

@@ -5,7 +5,7 @@
  */
 
 import type { IPushProducer } from "./interfaces.ts";
-import { InputBuffer } from "./input_buffer.ts";
+import { InputBuffer, view } from "./input_buffer.ts";
 import { Protocol } from "./protocol.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
@@ -62,6 +62,12 @@ class DelimiterCache {
 
 /** Up to this many bytes of a chunk are copied behind a partial line so both decode in one call. */
 const ABSORB_LIMIT = 8192;
+/**
+ * A chunk of at least this many bytes is decoded before it is known to end a
+ * line: it very likely does, and the search is then done on the text. (A
+ * decode call costs about as much as searching a few hundred bytes.)
+ */
+const SPECULATE_MIN = 128;
 
 /**
  * The first occurrence of `delim` in `bytes[from, to)`, or -1. Unlike
@@ -90,11 +96,11 @@ function nextDelimiter(bytes: Uint8Array, delim: Uint8Array, from: number, to: n
  * engines' fastest) and checks the characters before it; the first
  * occurrence by end is the first by start, since all have the same length.
  */
-function textDelimiter(text: string, delim: string, from: number): number {
+function textDelimiter(text: string, delim: string, last: string, from: number): number {
   const k = delim.length;
-  if (k === 1) return text.indexOf(delim, from);
-  const lastChar = delim[k - 1];
-  for (let i = text.indexOf(lastChar, from + k - 1); i >= 0; i = text.indexOf(lastChar, i + 1)) {
+  let i = text.indexOf(last, from + k - 1);
+  if (k === 1) return i;
+  for (; i >= 0; i = text.indexOf(last, i + 1)) {
     let j = 1;
     while (j < k && text.charCodeAt(i - j) === delim.charCodeAt(k - 1 - j)) j++;
     if (j === k) return i - k + 1;
@@ -103,94 +109,213 @@ function textDelimiter(text: string, delim: string, from: number): number {
 }
 
 /**
- * Decodes a run of lines with one TextDecoder call and slices the text,
- * instead of one decode per line.
+ * A run of lines decoded with one TextDecoder call and sliced from the text,
+ * instead of decoded one by one.
  *
  * This is exact when the delimiter is ASCII: an ASCII byte always decodes to
  * itself and ends any pending multi-byte sequence, so the delimiter's
  * characters occur in the text exactly where its bytes occur in the input,
  * and decoding lines together gives the same text as decoding them one by one
  * (invalid bytes become the same U+FFFD either way). When the text is as long
- * as the bytes, every byte became one UTF-16 unit, so byte offsets are text
- * offsets and lines are found with a byte search and sliced at once;
- * otherwise the text and the bytes are searched side by side.
+ * as the bytes (`aligned`), every byte became one UTF-16 unit, so a line's
+ * byte length is its text length; otherwise the bytes are searched alongside
+ * the text.
  *
- * The run is the front segment of the input: the borrowed chunk, or the
- * store when it holds the start of the first line, after a small chunk has
- * been moved behind it so that the straddling line needs no decode of its
- * own. The batch is trusted only while the input is exactly where the batch
- * left it (same array, same offset, same delimiter); anything else (a
- * re-entrant `dataReceived`, `clearLineBuffer`, a new delimiter, the store
- * moving) makes {@linkcode LineBatch.next} return `null` and the generic
- * path take over, as it does for the first line when no complete line is
- * buffered or it is too long.
+ * A run covers the front of the input, in one of two shapes:
+ *
+ * - chunk runs decode the borrowed chunk's unparsed bytes. A partial line
+ *   buffered in the store before it is not decoded again: when a run ends in
+ *   a partial line whose last byte is ASCII, its text (the `carry`) is kept,
+ *   and since that byte ended any multi-byte sequence, the carry followed by
+ *   the next chunk's text is exactly the text of the joined bytes. The carry
+ *   is trusted only while the store holds exactly those bytes (same
+ *   `storeEpoch` and length, same delimiter) and no delimiter straddles the
+ *   store and the chunk. A chunk of `SPECULATE_MIN` bytes or more is decoded
+ *   before anything is known about it: if it ends no line, its text joins
+ *   the carry, so the work is not lost.
+ * - store runs decode the store, when it holds the start of the first
+ *   complete line and there is no usable carry: after a small chunk has been
+ *   moved behind it (so the straddling line needs no decode of its own), or
+ *   when data was left there (a stop, a pause).
+ *
+ * Between user callbacks the receivers check {@linkcode TextRun.valid}: the
+ * run is trusted only while its bytes are where it decoded them and the
+ * input's front is where it left it, so a re-entrant `dataReceived`,
+ * `clearLineBuffer`, or the buffer moving makes the generic path take over.
+ * A run left by a stop or a pause stays valid, so resuming does not decode
+ * the same bytes again.
  */
-class LineBatch {
-  #text = "";
-  #pos = 0;
-  #src: Uint8Array = EMPTY;
-  #at = 0;
-  #end = 0;
-  #aligned = false;
-  #delim: Uint8Array = EMPTY;
+class TextRun {
+  /** The decoded bytes (from the `at` the run was opened with to `end`). */
+  text = "";
+  /** The text of store bytes in front of `text` (a carry); consumed by the first line. */
+  prefix = "";
+  prefixBytes = 0;
+  /** The text index of the next line. */
+  pos = 0;
+  /** `EMPTY` while no run is open. */
+  src: Uint8Array = EMPTY;
+  /** The byte index of the next line in `src` (always the input's front once the prefix is consumed). */
+  at = 0;
+  end = 0;
+  aligned = false;
+  /** Whether `src` is the store (a store run) rather than the borrowed chunk. */
+  inStore = false;
+  /** The input's `storeEpoch` when `src` is the store. */
+  storeEpoch = 0;
+  /** The delimiter the run was opened for. */
+  delim: Uint8Array = EMPTY;
+  /** The text of the partial line in the store, when it can be prepended to the next chunk's text. */
+  carry = "";
+  /** The store length the carry describes; -1: no carry. */
+  carryBytes = -1;
+  /** Where the store was when the carry was recorded (its `storeEpoch` and `storeStart`). */
+  carryEpoch = 0;
+  carryStart = 0;
+  carryDelim: Uint8Array = EMPTY;
+  /** Set when the run ended in a clean partial line holding all pending bytes, until the input settles. */
+  pendingCarry = false;
+  /** Set when the run ended in a partial line holding all pending bytes (no complete line is left). */
+  drained = false;
+
+  /** Whether the open run still describes the input's front (see the class description). */
+  valid(input: InputBuffer, delim: Uint8Array): boolean {
+    const src = this.src;
+    if (src === EMPTY || delim !== this.delim) return false;
+    if (this.inStore) {
+      return input.ownedLength > 0 && src === input.store && input.storeStart === this.at &&
+        input.storeEpoch === this.storeEpoch;
+    }
+    return input.ownedLength === 0 && src === input.borrowed && input.borrowedStart === this.at;
+  }
 
   /**
-   * The next line, consumed from `input`; `null` when the generic path must
-   * decide. `first` is `input.indexOf(delimiter)` when the caller knows it,
-   * else -1 (then only an already decoded batch can answer).
+   * Decodes the borrowed chunk's rest behind the carry, if the front of the
+   * input is that. `known` says a delimiter is known to follow; otherwise
+   * only a chunk of `SPECULATE_MIN` bytes or more is decoded.
    */
-  next(input: InputBuffer, cache: DelimiterCache, max: number, first: number): string | null {
-    const delimStr = cache.ascii;
-    if (delimStr === null) return null;
-    const delim = cache.bytes;
-    const k = delim.length;
-    let owned = input.ownedLength > 0;
-    let src = owned ? input.store : input.borrowed;
-    let at = owned ? input.storeStart : input.borrowedStart;
-    if (src !== this.#src || at !== this.#at || delim !== this.#delim || at >= this.#end) {
-      // Only decode when a complete, legal line is there: `first` is where the first
-      // delimiter starts (-1: none known, the caller decides).
-      if (first < 0 || first > max) return this.#release();
-      if (owned && first + k > input.ownedLength) {
-        // The first line ends in the chunk: bring a small chunk behind the store.
-        const rest = input.borrowed.length - input.borrowedStart;
-        if (rest > ABSORB_LIMIT) return this.#release();
-        input.absorb(input.borrowed.length);
-        src = input.store;
-        at = input.storeStart;
-        owned = true;
-      }
-      const end = owned ? input.storeEnd : src.length;
-      this.#text = decoder.decode(src.subarray(at, end));
-      this.#pos = 0;
-      this.#src = src;
-      this.#at = at;
-      this.#end = end;
-      this.#aligned = this.#text.length === end - at;
-      this.#delim = delim;
+  openChunk(input: InputBuffer, delim: Uint8Array, known: boolean): boolean {
+    const src = input.borrowed;
+    const at = input.borrowedStart;
+    const end = src.length;
+    if (!known && end - at < SPECULATE_MIN) return false;
+    const owned = input.ownedLength;
+    if (owned > 0) {
+      const usable = owned === this.carryBytes && input.storeEpoch === this.carryEpoch &&
+        input.storeStart === this.carryStart && delim === this.carryDelim &&
+        !input.straddles(delim);
+      if (!usable) return false;
     }
-    const stop = textDelimiter(this.#text, delimStr, this.#pos);
-    let lineBytes: number;
-    if (this.#aligned) lineBytes = stop - this.#pos;
-    else lineBytes = stop < 0 ? -1 : nextDelimiter(src, delim, at, this.#end) - at;
-    if (stop < 0 || lineBytes < 0) {
-      this.#release(); // the rest is a partial line: the generic path decides
-      return null;
-    }
-    if (lineBytes > max) return null;
-    const line = this.#text.slice(this.#pos, stop);
-    this.#pos = stop + k;
-    this.#at = at + lineBytes + k;
-    input.skip(lineBytes + k);
-    return line;
+    const text = decoder.decode(at === 0 ? src : view(src, at, end - at));
+    this.#set(text, src, at, end, delim);
+    this.inStore = false;
+    this.prefix = owned > 0 ? this.carry : "";
+    this.prefixBytes = owned;
+    return true;
   }
 
-  #release(): null {
-    this.#src = EMPTY; // drop the bytes and the text
-    this.#text = "";
-    this.#end = 0;
-    return null;
+  /**
+   * Decodes the store, whose first delimiter starts at `first` (a legal
+   * line), after moving a small chunk behind it when that line ends in the
+   * chunk. Returns `false` when the first line must take the generic path
+   * (it ends in a chunk too big to move).
+   */
+  openStore(input: InputBuffer, delim: Uint8Array, first: number): boolean {
+    if (first + delim.length > input.ownedLength) {
+      if (input.borrowed.length - input.borrowedStart > ABSORB_LIMIT) return false;
+      input.absorb(input.borrowed.length);
+    }
+    const src = input.store;
+    const at = input.storeStart;
+    const end = input.storeEnd;
+    this.#set(decoder.decode(view(src, at, end - at)), src, at, end, delim);
+    this.inStore = true;
+    this.prefix = "";
+    this.prefixBytes = 0;
+    this.storeEpoch = input.storeEpoch;
+    return true;
   }
+
+  #set(text: string, src: Uint8Array, at: number, end: number, delim: Uint8Array): void {
+    this.text = text;
+    this.pos = 0;
+    this.src = src;
+    this.at = at;
+    this.end = end;
+    this.aligned = text.length === end - at;
+    this.delim = delim;
+    this.pendingCarry = false;
+  }
+
+  /**
+   * Closes the run, whose rest (from `pos`, `at`) is a partial line. Returns
+   * whether that rest is all the input (`drained`).
+   */
+  closeAtPartial(input: InputBuffer): boolean {
+    const restBytes = this.prefixBytes + this.end - this.at;
+    input.scanned = Math.max(input.scanned, restBytes - this.delim.length + 1);
+    this.drained = restBytes === input.length;
+    this.carryBytes = -1;
+    // When the rest is everything pending and its last byte is ASCII (a clean
+    // end; the prefix, if alone, ended cleanly already), keep its text.
+    if (this.drained && restBytes > 0 && (this.end === this.at || this.src[this.end - 1] < 0x80)) {
+      this.carry = this.prefix + this.text.slice(this.pos);
+      this.carryBytes = restBytes;
+      this.carryDelim = this.delim;
+      this.pendingCarry = true;
+    }
+    this.close();
+    return this.drained;
+  }
+
+  /**
+   * Called once the input has settled (at the end of `dataReceived`): a carry
+   * found by the run now lies in the store, so note which store content it
+   * describes.
+   */
+  settled(input: InputBuffer): void {
+    if (!this.pendingCarry) return;
+    this.pendingCarry = false;
+    if (input.ownedLength === this.carryBytes) {
+      this.carryEpoch = input.storeEpoch;
+      this.carryStart = input.storeStart;
+    } else {
+      this.carryBytes = -1;
+    }
+  }
+
+  /** Drops the text and the bytes. */
+  close(): void {
+    this.text = "";
+    this.prefix = "";
+    this.prefixBytes = 0;
+    this.src = EMPTY;
+  }
+}
+
+/** {@linkcode prepareRun}: a run is open and valid. */
+const READY = -2;
+/** No complete line is pending (as `indexOf` says -1). */
+const NONE = -1;
+/** {@linkcode LineReceiver}'s run loop: delivery must stop. */
+const STOP = -3;
+/** The run loop: look at the input again (the run was abandoned or ended before the input did). */
+const AGAIN = -4;
+
+/**
+ * Gets `run` ready to deliver the front of the input (resuming it, or opening
+ * a chunk run or a store run): returns `READY`, `NONE` when no complete line
+ * is pending, or the position of the first delimiter for the generic path (a
+ * line over `max`, or one the run cannot take).
+ */
+function prepareRun(run: TextRun, input: InputBuffer, delim: Uint8Array, max: number): number {
+  if (run.valid(input, delim) || run.openChunk(input, delim, false)) return READY;
+  const at = input.indexOf(delim);
+  if (at < 0 || at > max) return at;
+  const owned = input.ownedLength;
+  if (owned === 0) return run.openChunk(input, delim, true) ? READY : at;
+  if (at + delim.length > owned && run.openChunk(input, delim, true)) return READY;
+  return run.openStore(input, delim, at) ? READY : at;
 }
 
 function sendLineOn(p: Protocol, line: string | Uint8Array, delimiter: string | Uint8Array): void {
@@ -264,7 +389,7 @@ export class LineReceiver extends Protocol implements IPushProducer {
   paused: boolean = false;
   #input = new InputBuffer();
   #delim = new DelimiterCache();
-  #batch = new LineBatch();
+  #run = new TextRun();
   #busy = false;
   #rawMode = false;
 
@@ -279,14 +404,16 @@ export class LineReceiver extends Protocol implements IPushProducer {
    * buffers, and the running delivery picks the data up in order.
    */
   override dataReceived(data: Uint8Array): void {
-    this.#input.push(data);
+    const input = this.#input;
+    input.push(data);
     if (this.#busy) return;
     this.#busy = true;
     try {
       this.#deliver();
     } finally {
       this.#busy = false;
-      this.#input.settle();
+      input.settle();
+      this.#run.settled(input);
     }
   }
 
@@ -299,7 +426,18 @@ export class LineReceiver extends Protocol implements IPushProducer {
       }
       const delim = this.#delim.get(this.delimiter, input);
       const k = delim.length;
-      const at = input.indexOf(delim);
+      const plain = this.lineBytesReceived === LineReceiver.prototype.lineBytesReceived;
+      let at: number;
+      if (plain && this.#delim.ascii !== null) {
+        at = prepareRun(this.#run, input, delim, this.MAX_LENGTH);
+        if (at === READY) {
+          at = this.#deliverRun();
+          if (at === STOP) return;
+          if (at === AGAIN) continue;
+        }
+      } else {
+        at = input.indexOf(delim);
+      }
       if (at < 0) {
         // Unterminated: once MAX_LENGTH + k bytes are buffered, no delimiter can end a legal line.
         if (input.length >= this.MAX_LENGTH + k) this.lineLengthExceeded(input.take(input.length));
@@ -308,20 +446,6 @@ export class LineReceiver extends Protocol implements IPushProducer {
       if (at > this.MAX_LENGTH) {
         this.lineLengthExceeded(input.take(input.length));
         return;
-      }
-      const plain = this.lineBytesReceived === LineReceiver.prototype.lineBytesReceived;
-      if (plain) {
-        let line = this.#batch.next(input, this.#delim, this.MAX_LENGTH, at);
-        if (line !== null) {
-          // Tight loop over the batch while nothing that affects parsing changes.
-          const delimiter = this.delimiter;
-          do {
-            if (isStop(this.lineReceived(line)) || this.transport?.disconnecting) return;
-            if (this.paused || this.#rawMode || this.delimiter !== delimiter) break;
-            line = this.#batch.next(input, this.#delim, this.MAX_LENGTH, -1);
-          } while (line !== null);
-          continue;
-        }
       }
       let why: unknown;
       if (plain) {
@@ -334,6 +458,77 @@ export class LineReceiver extends Protocol implements IPushProducer {
         why = this.lineBytesReceived(line);
       }
       if (isStop(why) || this.transport?.disconnecting) return;
+    }
+  }
+
+  /**
+   * Delivers the lines of the prepared run while nothing that affects
+   * parsing changes (see {@linkcode TextRun}). Returns `STOP` when delivery
+   * must stop (a stop value, the transport disconnecting, a line too long),
+   * `NONE` when no complete line is left, `AGAIN` to look at the input again.
+   */
+  #deliverRun(): number {
+    const input = this.#input;
+    const run = this.#run;
+    const delimiter = this.delimiter;
+    const delimStr = this.#delim.ascii as string;
+    const k = delimStr.length;
+    const last = delimStr[k - 1];
+    // The run's state in locals for the loop; written back when it pauses.
+    const text = run.text;
+    const src = run.src;
+    const end = run.end;
+    const aligned = run.aligned;
+    const inStore = run.inStore;
+    const epoch = run.storeEpoch;
+    let pos = run.pos;
+    let at = run.at;
+    for (;;) {
+      const stop = textDelimiter(text, delimStr, last, pos);
+      if (stop < 0) {
+        run.pos = pos;
+        run.at = at;
+        return run.closeAtPartial(input) ? NONE : AGAIN;
+      }
+      let line = text.slice(pos, stop);
+      const inText = aligned ? stop - pos : nextDelimiter(src, run.delim, at, end) - at;
+      const prefixBytes = run.prefixBytes;
+      const n = inText + prefixBytes;
+      if (n > this.MAX_LENGTH) {
+        run.close();
+        this.lineLengthExceeded(input.take(input.length));
+        return STOP;
+      }
+      if (prefixBytes > 0) {
+        // The first line of a chunk run starts with the carry, the whole store.
+        line = run.prefix + line;
+        run.prefix = "";
+        run.prefixBytes = 0;
+        input.skip(n + k);
+      } else if (inStore) {
+        input.skip(n + k);
+      } else {
+        input.skipBorrowed(n + k);
+      }
+      pos = stop + k;
+      at += inText + k;
+      const why = this.lineReceived(line);
+      if ((why && isStop(why)) || this.paused) {
+        // The run stays open: resuming continues it.
+        run.pos = pos;
+        run.at = at;
+        return STOP;
+      }
+      const t = this.transport;
+      if (
+        (t !== null && t.disconnecting) || this.#rawMode || this.delimiter !== delimiter ||
+        (inStore
+          ? input.storeEpoch !== epoch || input.storeStart !== at
+          : input.borrowed !== src || input.borrowedStart !== at)
+      ) {
+        run.close();
+        return t !== null && t.disconnecting ? STOP : AGAIN;
+      }
     }
   }
 
@@ -537,7 +732,7 @@ export class LineOnlyReceiver extends Protocol {
   MAX_LENGTH: number = 16384;
   #input = new InputBuffer();
   #delim = new DelimiterCache();
-  #batch = new LineBatch();
+  #run = new TextRun();
   #busy = false;
 
   /** Buffers `data` and delivers every complete line. */
@@ -547,38 +742,107 @@ export class LineOnlyReceiver extends Protocol {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      for (;;) {
-        const delim = this.#delim.get(this.delimiter, input);
-        const k = delim.length;
-        const at = input.indexOf(delim);
-        if (at < 0) {
-          if (input.length >= this.MAX_LENGTH + k) {
-            this.lineLengthExceeded(input.take(input.length));
-          }
-          return;
-        }
-        if (this.transport?.disconnecting) return;
-        if (at > this.MAX_LENGTH) {
-          this.lineLengthExceeded(input.take(input.length));
-          return;
-        }
-        let batched = this.#batch.next(input, this.#delim, this.MAX_LENGTH, at);
-        if (batched !== null) {
-          const delimiter = this.delimiter;
-          do {
-            this.lineReceived(batched);
-            if (this.transport?.disconnecting || this.delimiter !== delimiter) break;
-            batched = this.#batch.next(input, this.#delim, this.MAX_LENGTH, -1);
-          } while (batched !== null);
-          continue;
-        }
-        const line = decodeLine(input.peek(at));
-        input.skip(at + k);
-        this.lineReceived(line);
-      }
+      this.#deliver();
     } finally {
       this.#busy = false;
       input.settle();
+      this.#run.settled(input);
+    }
+  }
+
+  #deliver(): void {
+    const input = this.#input;
+    for (;;) {
+      const delim = this.#delim.get(this.delimiter, input);
+      const k = delim.length;
+      let at: number;
+      if (this.#delim.ascii !== null) {
+        at = prepareRun(this.#run, input, delim, this.MAX_LENGTH);
+        if (at === READY) {
+          at = this.#deliverRun();
+          if (at === STOP) return;
+          if (at === AGAIN) continue;
+        }
+      } else {
+        at = input.indexOf(delim);
+      }
+      if (at < 0) {
+        if (input.length >= this.MAX_LENGTH + k) this.lineLengthExceeded(input.take(input.length));
+        return;
+      }
+      if (this.transport?.disconnecting) return;
+      if (at > this.MAX_LENGTH) {
+        this.lineLengthExceeded(input.take(input.length));
+        return;
+      }
+      const line = decodeLine(input.peek(at));
+      input.skip(at + k);
+      this.lineReceived(line);
+    }
+  }
+
+  /**
+   * Delivers the lines of the prepared run while the transport is connected
+   * and nothing that affects parsing changes; as {@linkcode LineReceiver}'s.
+   */
+  #deliverRun(): number {
+    const input = this.#input;
+    const run = this.#run;
+    const delimiter = this.delimiter;
+    const delimStr = this.#delim.ascii as string;
+    const k = delimStr.length;
+    const last = delimStr[k - 1];
+    const text = run.text;
+    const src = run.src;
+    const end = run.end;
+    const aligned = run.aligned;
+    const inStore = run.inStore;
+    const epoch = run.storeEpoch;
+    let pos = run.pos;
+    let at = run.at;
+    for (;;) {
+      const stop = textDelimiter(text, delimStr, last, pos);
+      if (stop < 0) {
+        run.pos = pos;
+        run.at = at;
+        return run.closeAtPartial(input) ? NONE : AGAIN;
+      }
+      const t = this.transport;
+      if (t !== null && t.disconnecting) {
+        run.close();
+        return STOP;
+      }
+      let line = text.slice(pos, stop);
+      const inText = aligned ? stop - pos : nextDelimiter(src, run.delim, at, end) - at;
+      const prefixBytes = run.prefixBytes;
+      const n = inText + prefixBytes;
+      if (n > this.MAX_LENGTH) {
+        run.close();
+        this.lineLengthExceeded(input.take(input.length));
+        return STOP;
+      }
+      if (prefixBytes > 0) {
+        line = run.prefix + line;
+        run.prefix = "";
+        run.prefixBytes = 0;
+        input.skip(n + k);
+      } else if (inStore) {
+        input.skip(n + k);
+      } else {
+        input.skipBorrowed(n + k);
+      }
+      pos = stop + k;
+      at += inText + k;
+      this.lineReceived(line);
+      if (
+        this.delimiter !== delimiter ||
+        (inStore
+          ? input.storeEpoch !== epoch || input.storeStart !== at
+          : input.borrowed !== src || input.borrowedStart !== at)
+      ) {
+        run.close();
+        return AGAIN;
+      }
     }
   }
 

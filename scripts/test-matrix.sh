@@ -62,6 +62,10 @@ step "deno doc --lint" "$deno" doc --lint $present
 step "deno publish --dry-run" "$deno" publish --dry-run --allow-dirty
 # shellcheck disable=SC2086
 step "deno test --doc" "$deno" test --doc -A $sources
+# The examples' interop tests talk to nc and socat (Debian's netcat-openbsd, socat).
+{ command -v nc && command -v socat; } >/dev/null ||
+  (apt-get update && apt-get install -y netcat-openbsd socat) >"$logdir/apt.log" 2>&1 ||
+  echo "could not install nc and socat (see $logdir/apt.log): the interop tests will fail"
 suite "tests: deno" deno
 suite "tests: bun" bun
 suite "tests: node 22" node22

@@ -121,6 +121,11 @@ export class FakePort implements IListeningPort {
     return this.#address;
   }
 
+  /** A memory port is "bound" from the start: fires at once with the port. */
+  whenListening(): Deferred<FakePort> {
+    return succeed(this);
+  }
+
   /** Marks the port stopped; returns an already-fired Deferred. */
   stopListening(): Deferred<void> {
     this.listening = false;

@@ -18,6 +18,7 @@ import { NotConnectingError, UserError } from "./errors.ts";
 import type { NetworkingReactor } from "./interfaces.ts";
 import { addressFromRaw } from "./net_address.ts";
 import { closeOnShutdown } from "./shutdown_tracker.ts";
+import { describeForLog, nameForLog } from "./event_log.ts";
 import { TCPTransport } from "./transport.ts";
 
 /**
@@ -172,6 +173,11 @@ export class Connector implements IConnector {
         this.#report(`Error in ${this}: factory.doStart`, Failure.from(e));
       }
     }
+    this.reactor.eventLog?.({
+      kind: "connecting",
+      who: nameForLog(this.factory),
+      remote: describeForLog(this.getDestination()),
+    });
     const attempt: Attempt = { controller: new AbortController(), timer: null };
     this.#attempt = attempt;
     this.#untrack = closeOnShutdown(this.reactor, () => {
@@ -287,6 +293,12 @@ export class Connector implements IConnector {
 
   #connectionFailed(reason: Failure): void {
     this.#state = "disconnected";
+    this.reactor.eventLog?.({
+      kind: "connection failed",
+      who: nameForLog(this.factory),
+      remote: describeForLog(this.getDestination()),
+      detail: reason.getErrorMessage(),
+    });
     this.#transport = null;
     try {
       this.factory.clientConnectionFailed(this, reason);

@@ -7,6 +7,7 @@
 
 import type { BackendName } from "./adapter.ts";
 import { createBackend } from "./backends/select.ts";
+import type { EventLogOption } from "./event_log.ts";
 import type { LogFunction } from "./interfaces.ts";
 import { Reactor } from "./reactor.ts";
 
@@ -30,6 +31,12 @@ export interface CreateReactorOptions {
   backend?: BackendName;
   /** Where errors nobody else handles are reported. Default: `console.error`. */
   log?: LogFunction;
+  /**
+   * `true`: print the reactor's event log on stderr (ports, connections,
+   * bytes in/out, timers); a function: receive the events. Default: off.
+   * See `./event_log.ts`.
+   */
+  eventLog?: EventLogOption;
 }
 
 /**
@@ -50,7 +57,10 @@ export interface CreateReactorOptions {
  * ```
  */
 export function createReactor(options: CreateReactorOptions = {}): Reactor {
-  return new Reactor(createBackend(options.backend), { log: options.log });
+  return new Reactor(createBackend(options.backend), {
+    log: options.log,
+    eventLog: options.eventLog,
+  });
 }
 
 let defaultReactor: Reactor | undefined;

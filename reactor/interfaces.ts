@@ -15,6 +15,7 @@ import type { Failure } from "../defer/failure.ts";
 import type { IPv4Address, IPv6Address, UNIXAddress } from "../protocols/address.ts";
 import type { IClientFactory, IProtocolFactory } from "../protocols/interfaces.ts";
 import type { EventLoopAdapter } from "./adapter.ts";
+import type { EventLogSink } from "./event_log.ts";
 import type { Connector } from "./connector.ts";
 import type { IDelayedCall } from "./delayed_call.ts";
 import type { ListeningPort } from "./port.ts";
@@ -292,6 +293,8 @@ export interface NetworkingReactor extends IReactorTime {
   readonly adapter: EventLoopAdapter;
   /** Where errors nobody else handles are reported. */
   log: LogFunction;
+  /** The event log's sink (see `./event_log.ts`); `null` or absent: no event log. */
+  eventLog?: EventLogSink | null;
   /** See {@linkcode IReactorCore.addSystemEventTrigger}. */
   addSystemEventTrigger<A extends unknown[]>(
     phase: TriggerPhase,

@@ -24,6 +24,7 @@ export type * from "./adapter.ts";
 export { backendsForHost, detectRuntime } from "./backends/select.ts";
 export type { IDelayedCall } from "./delayed_call.ts";
 export * from "./errors.ts";
+export * from "./event_log.ts";
 export * from "./global.ts";
 export * from "./interfaces.ts";
 export * from "./reactor.ts";

@@ -15,6 +15,7 @@ import { CannotListenError } from "./errors.ts";
 import type { NetworkingReactor } from "./interfaces.ts";
 import { addressFromRaw } from "./net_address.ts";
 import { closeOnShutdown } from "./shutdown_tracker.ts";
+import { describeForLog, type EventLogSink, nameForLog } from "./event_log.ts";
 import { TCPTransport } from "./transport.ts";
 
 /**
@@ -220,6 +221,7 @@ export class ListeningPort<A extends IAddress = IAddress> implements IListeningP
     this.#listener = listener;
     this.#host = addressFromRaw(listener.address) as A;
     this.#state = "listening";
+    this.#logEvent("listening");
     try {
       this.factory.doStart();
     } catch (e) {
@@ -258,12 +260,20 @@ export class ListeningPort<A extends IAddress = IAddress> implements IListeningP
   #closed(): void {
     this.#state = "stopped";
     this.#untrack();
+    this.#logEvent("stopped listening");
     try {
       this.factory.doStop();
     } catch (e) {
       this.#report(`Error in ${this}: factory.doStop`, Failure.from(e));
     }
     this.#fireStopped();
+  }
+
+  #logEvent(kind: "listening" | "stopped listening"): void {
+    const log: EventLogSink | null | undefined = this.reactor.eventLog;
+    if (log && this.#host) {
+      log({ kind, who: nameForLog(this.factory), local: describeForLog(this.#host) });
+    }
   }
 
   #fireStopped(): void {

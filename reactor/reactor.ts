@@ -25,6 +25,7 @@ import type {
   UNIXListenOptions,
 } from "./interfaces.ts";
 import { ThreePhaseEvent } from "./system_event.ts";
+import { type EventLogOption, type EventLogSink, printEvents } from "./event_log.ts";
 import type { IPv4Address, IPv6Address, UNIXAddress } from "../protocols/address.ts";
 import type { IClientFactory, IProtocolFactory } from "../protocols/interfaces.ts";
 import {
@@ -52,6 +53,12 @@ import {
 export interface ReactorOptions {
   /** Where errors nobody else handles are reported. Default: {@linkcode defaultLog}. */
   log?: LogFunction;
+  /**
+   * The event log (see `./event_log.ts`): `true` prints a line on stderr for
+   * every port, connection, transfer and timer; a function receives the
+   * events instead. Default: off.
+   */
+  eventLog?: EventLogOption;
 }
 
 /**
@@ -142,6 +149,11 @@ export class Reactor implements IReactorTime, IReactorCore, IReactorTCP, IReacto
   readonly adapter: EventLoopAdapter;
   /** Where errors nobody else handles are reported (replaceable at any time). */
   log: LogFunction;
+  /**
+   * Receives the reactor's events (see `./event_log.ts`) when set; `null`:
+   * no event log. Set from the `eventLog` option, replaceable at any time.
+   */
+  eventLog: EventLogSink | null;
   #queue: TimerQueue;
   #timer: TimerHandle | null = null;
   /** The queue time the host timer is armed for. */
@@ -160,6 +172,8 @@ export class Reactor implements IReactorTime, IReactorCore, IReactorTCP, IReacto
   constructor(adapter: EventLoopAdapter, options: ReactorOptions = {}) {
     this.adapter = adapter;
     this.log = options.log ?? defaultLog;
+    const eventLog = options.eventLog ?? false;
+    this.eventLog = eventLog === true ? printEvents(this) : eventLog === false ? null : eventLog;
     this.#queue = new TimerQueue(() => adapter.monotonicSeconds());
     this.#queue.onChange = () => this.#queueSync();
   }
@@ -216,6 +230,16 @@ export class Reactor implements IReactorTime, IReactorCore, IReactorTCP, IReacto
     fn: (...args: A) => unknown,
     ...args: A
   ): DelayedCall {
+    if (this.eventLog !== null) {
+      // Event log: report the call when it runs (only calls scheduled while it is on).
+      const call = fn;
+      const who = fn.name || "<anonymous>";
+      const detail = `${Number(seconds).toFixed(3)} s after it was scheduled`;
+      fn = (...a: A) => {
+        this.eventLog?.({ kind: "timer fired", who, detail });
+        return call(...a);
+      };
+    }
     return this.#queue.schedule(seconds, fn, args);
   }
 

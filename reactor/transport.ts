@@ -29,6 +29,7 @@ import type { RawSocket, TimerHandle } from "./adapter.ts";
 import type { NetworkingReactor } from "./interfaces.ts";
 import { addressFromRaw } from "./net_address.ts";
 import { closeOnShutdown } from "./shutdown_tracker.ts";
+import { describeForLog, type ReactorEvent } from "./event_log.ts";
 
 /**
  * The default write-buffer high-water mark of a transport, in bytes (64 KiB,
@@ -228,11 +229,23 @@ export class TCPTransport implements ITCPTransport {
       drain: () => this.#onDrain(),
       close: (error) => this.#onClose(error),
     });
+    reactor.eventLog?.(this.#event("connection made"));
     try {
       protocol.makeConnection(this);
     } catch (e) {
       this.#protocolError("connectionMade", e);
     }
+  }
+
+  /** An event-log event about this connection (see `./event_log.ts`). */
+  #event(kind: ReactorEvent["kind"], extra: Partial<ReactorEvent> = {}): ReactorEvent {
+    return {
+      kind,
+      who: this.logPrefix(),
+      local: describeForLog(this.#host),
+      remote: describeForLog(this.#peer),
+      ...extra,
+    };
   }
 
   /** True from creation until the protocol's `connectionLost` has been called. */
@@ -432,6 +445,7 @@ export class TCPTransport implements ITCPTransport {
 
   #onData(chunk: Uint8Array): void {
     if (!this.#connected || this.#disconnecting) return;
+    this.reactor.eventLog?.(this.#event("bytes in", { bytes: chunk.byteLength }));
     try {
       this.protocol.dataReceived(chunk);
     } catch (e) {
@@ -488,6 +502,7 @@ export class TCPTransport implements ITCPTransport {
     }
     const p = this.protocol;
     if (p instanceof Protocol) p.connected = false;
+    this.reactor.eventLog?.(this.#event("connection lost", { detail: reason.getErrorMessage() }));
     try {
       p.connectionLost(reason);
     } catch (e) {
@@ -560,7 +575,9 @@ export class TCPTransport implements ITCPTransport {
   #handOver(force: boolean): void {
     const raw = this.#raw;
     while (this.#head < this.#pending.length && (force || !this.#blocked)) {
-      if (!raw.write(this.#nextBatch())) this.#blocked = true;
+      const batch = this.#nextBatch();
+      this.reactor.eventLog?.(this.#event("bytes out", { bytes: batch.byteLength }));
+      if (!raw.write(batch)) this.#blocked = true;
     }
     if (this.#head === this.#pending.length) {
       this.#pending = [];

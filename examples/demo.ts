@@ -22,7 +22,9 @@
  *
  * `--scale=F` multiplies every delay by F (`--fast` is `--scale=0.1`);
  * `--plain` prints milestone lines instead of redrawing the progress lines
- * (the default when stdout is not a terminal).
+ * (the default when stdout is not a terminal); `--event-log` prints the
+ * reactor's event log (ports, connections, bytes in and out, timers) on
+ * stderr.
  *
  * @module
  */
@@ -53,11 +55,12 @@ import { PoetryProxyFactory, ProxyService } from "./poetry/proxy.ts";
 import { listenPoetry, PoetryServerFactory } from "./poetry/server.ts";
 
 const USAGE = `
-usage: demo.ts [--backend=deno|bun|node] [--scale=F | --fast] [--plain]
+usage: demo.ts [--backend=deno|bun|node] [--scale=F | --fast] [--plain] [--event-log]
   --backend  the reactor's backend (default: this runtime's own)
   --scale    multiply every delay by F (default 1: about 3 s per poem)
   --fast     --scale=0.1
   --plain    a line per milestone instead of live progress lines
+  --event-log  print what the reactor does (connections, bytes, timers) on stderr
 `;
 
 const POEMS = ["tyger", "science", "bright_star"];
@@ -237,6 +240,7 @@ async function demo(reactor: Reactor, scale: number, live: boolean): Promise<voi
 await runProgram(USAGE, () => {
   const cl = parseCommandLine(programArgs(), {
     backend: "value",
+    "event-log": "switch",
     scale: "value",
     fast: "switch",
     plain: "switch",
@@ -244,6 +248,6 @@ await runProgram(USAGE, () => {
   if (cl.positionals.length > 0) throw new UsageError(`unexpected argument ${cl.positionals[0]}`);
   const scale = switchFlag(cl, "fast") ? 0.1 : numberFlag(cl, "scale", 1, { min: 0.001 });
   const live = !switchFlag(cl, "plain") && process.stdout.isTTY === true;
-  const reactor = makeReactor(backendFlag(cl));
+  const reactor = makeReactor(backendFlag(cl), switchFlag(cl, "event-log"));
   return react((reactor: Reactor) => demo(reactor, scale, live), [], { reactor });
 });

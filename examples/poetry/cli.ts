@@ -128,12 +128,14 @@ export function backendFlag(cl: CommandLine): BackendName | undefined {
 }
 
 /**
- * A new reactor on `backend` (`undefined`: the runtime's own). A backend this
- * runtime cannot host (e.g. `bun` on Node) is a {@linkcode UsageError}.
+ * A new reactor on `backend` (`undefined`: the runtime's own), with the
+ * reactor's event log on stderr when `eventLog` (the programs' `--event-log`
+ * switch). A backend this runtime cannot host (e.g. `bun` on Node) is a
+ * {@linkcode UsageError}.
  */
-export function makeReactor(backend: BackendName | undefined): Reactor {
+export function makeReactor(backend: BackendName | undefined, eventLog = false): Reactor {
   try {
-    return createReactor({ backend });
+    return createReactor({ backend, eventLog });
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
@@ -215,6 +217,8 @@ export interface ClientArgs {
   backend: BackendName | undefined;
   /** `--quiet`: no line per chunk. */
   quiet: boolean;
+  /** `--event-log`: print the reactor's event log on stderr. */
+  eventLog: boolean;
   /** The whole parsed command line, for the client's own extra flags. */
   commandLine: CommandLine;
 }
@@ -225,7 +229,12 @@ export interface ClientArgs {
  * address is required.
  */
 export function parseClientArgs(argv: readonly string[], extra: FlagSpec = {}): ClientArgs {
-  const cl = parseCommandLine(argv, { backend: "value", quiet: "switch", ...extra });
+  const cl = parseCommandLine(argv, {
+    backend: "value",
+    quiet: "switch",
+    "event-log": "switch",
+    ...extra,
+  });
   if (cl.positionals.length === 0) {
     throw new UsageError("give at least one server: PORT or HOST:PORT");
   }
@@ -233,6 +242,7 @@ export function parseClientArgs(argv: readonly string[], extra: FlagSpec = {}): 
     addresses: cl.positionals.map((a) => parseHostPort(a)),
     backend: backendFlag(cl),
     quiet: switchFlag(cl, "quiet"),
+    eventLog: switchFlag(cl, "event-log"),
     commandLine: cl,
   };
 }
@@ -240,9 +250,12 @@ export function parseClientArgs(argv: readonly string[], extra: FlagSpec = {}): 
 /** The usage text of a client, `name` being its file name. */
 export function clientUsage(name: string, extra = ""): string {
   return `
-usage: ${name} [--backend=deno|bun|node] [--quiet]${extra ? ` ${extra}` : ""} ADDRESS...
-  ADDRESS    a poetry server: PORT (on 127.0.0.1) or HOST:PORT
-  --quiet    no line per chunk received
-  --backend  the reactor's backend (default: this runtime's own)
+usage: ${name} [--backend=deno|bun|node] [--quiet] [--event-log]${
+    extra ? ` ${extra}` : ""
+  } ADDRESS...
+  ADDRESS      a poetry server: PORT (on 127.0.0.1) or HOST:PORT
+  --quiet      no line per chunk received
+  --backend    the reactor's backend (default: this runtime's own)
+  --event-log  print what the reactor does (connections, bytes, timers) on stderr
 `;
 }

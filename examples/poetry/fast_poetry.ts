@@ -25,16 +25,18 @@ import {
   programArgs,
   runProgram,
   stringFlag,
+  switchFlag,
   UsageError,
 } from "./cli.ts";
 import { readPoem } from "./poems.ts";
 import { listenPoetry, PoetryServerFactory } from "./server.ts";
 
 const USAGE = `
-usage: fast_poetry.ts [--port=0] [--interface=127.0.0.1] [--file=tyger] [--backend=deno|bun|node]
+usage: fast_poetry.ts [--port=0] [--interface=127.0.0.1] [--file=tyger] [--backend=deno|bun|node] [--event-log]
   --port       port to listen on (0: any free port; the bound one is printed)
   --interface  address to listen on (default 127.0.0.1)
   --file       a shipped poem (tyger, science, bright_star, hope, eldorado) or a path
+  --event-log  print what the reactor does (connections, bytes, timers) on stderr
 `;
 
 await runProgram(USAGE, () => {
@@ -43,12 +45,13 @@ await runProgram(USAGE, () => {
     interface: "value",
     file: "value",
     backend: "value",
+    "event-log": "switch",
   });
   if (cl.positionals.length > 0) throw new UsageError(`unexpected argument ${cl.positionals[0]}`);
   const port = numberFlag(cl, "port", 0, { min: 0, max: 65535, integer: true });
   const iface = stringFlag(cl, "interface", "127.0.0.1");
   const poem = readPoem(stringFlag(cl, "file", "tyger"));
-  const reactor = makeReactor(backendFlag(cl));
+  const reactor = makeReactor(backendFlag(cl), switchFlag(cl, "event-log"));
 
   return react(
     (reactor: Reactor) => {

@@ -38,7 +38,7 @@ async function getPoem(reactor: Reactor, task: TaskReport): Promise<void> {
 
 await runProgram(clientUsage("get_poetry_async.ts"), async () => {
   const args = parseClientArgs(programArgs());
-  const reactor = makeReactor(args.backend);
+  const reactor = makeReactor(args.backend, args.eventLog);
   let failed = 0;
   await react(
     async (reactor: Reactor) => {

@@ -20,7 +20,7 @@ import { PoetryReport } from "./report.ts";
 
 await runProgram(clientUsage("get_poetry_deferred.ts"), async () => {
   const args = parseClientArgs(programArgs());
-  const reactor = makeReactor(args.backend);
+  const reactor = makeReactor(args.backend, args.eventLog);
   const report = new PoetryReport(reactor, { quiet: args.quiet });
   let remaining = args.addresses.length;
 

@@ -41,7 +41,7 @@ const getPoem: (reactor: Reactor, task: TaskReport) => Deferred<void> = inlineCa
 
 await runProgram(clientUsage("get_poetry_inline.ts"), async () => {
   const args = parseClientArgs(programArgs());
-  const reactor = makeReactor(args.backend);
+  const reactor = makeReactor(args.backend, args.eventLog);
   let failed = 0;
   await react(
     (reactor: Reactor) => {

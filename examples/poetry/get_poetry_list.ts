@@ -56,7 +56,7 @@ function download(reactor: Reactor, task: TaskReport): Deferred<string> {
 await runProgram(clientUsage("get_poetry_list.ts", "[--gather]"), async () => {
   const args = parseClientArgs(programArgs(), { gather: "switch" });
   const gather = switchFlag(args.commandLine, "gather");
-  const reactor = makeReactor(args.backend);
+  const reactor = makeReactor(args.backend, args.eventLog);
   let failed = 0;
 
   await react(

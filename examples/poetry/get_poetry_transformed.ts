@@ -104,7 +104,7 @@ await runProgram(USAGE, async () => {
   const { host, port } = parseHostPort(service);
   const transform = stringFlag(args.commandLine, "transform", "cummingsify");
   const traced: Traced[] | null = switchFlag(args.commandLine, "trace") ? [] : null;
-  const reactor = makeReactor(args.backend);
+  const reactor = makeReactor(args.backend, args.eventLog);
   let failed = 0;
 
   await react(

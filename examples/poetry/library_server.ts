@@ -24,14 +24,16 @@ import {
   programArgs,
   runProgram,
   stringFlag,
+  switchFlag,
   UsageError,
 } from "./cli.ts";
 import { PoetryLibraryFactory } from "./library.ts";
 
 const USAGE = `
-usage: library_server.ts [--port=0] [--interface=127.0.0.1] [--backend=deno|bun|node]
+usage: library_server.ts [--port=0] [--interface=127.0.0.1] [--backend=deno|bun|node] [--event-log]
   --port       port to listen on (0: any free port; the bound one is printed)
   --interface  address to listen on (default 127.0.0.1)
+  --event-log  print what the reactor does (connections, bytes, timers) on stderr
 `;
 
 await runProgram(USAGE, () => {
@@ -39,11 +41,12 @@ await runProgram(USAGE, () => {
     port: "value",
     interface: "value",
     backend: "value",
+    "event-log": "switch",
   });
   if (cl.positionals.length > 0) throw new UsageError(`unexpected argument ${cl.positionals[0]}`);
   const port = numberFlag(cl, "port", 0, { min: 0, max: 65535, integer: true });
   const iface = stringFlag(cl, "interface", "127.0.0.1");
-  const reactor = makeReactor(backendFlag(cl));
+  const reactor = makeReactor(backendFlag(cl), switchFlag(cl, "event-log"));
 
   return react(
     (reactor: Reactor) => {

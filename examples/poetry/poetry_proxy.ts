@@ -30,15 +30,17 @@ import {
   programArgs,
   runProgram,
   stringFlag,
+  switchFlag,
   UsageError,
 } from "./cli.ts";
 import { PoetryProxyFactory, ProxyService } from "./proxy.ts";
 
 const USAGE = `
-usage: poetry_proxy.ts [--port=0] [--interface=127.0.0.1] [--backend=deno|bun|node] UPSTREAM...
+usage: poetry_proxy.ts [--port=0] [--interface=127.0.0.1] [--backend=deno|bun|node] [--event-log] UPSTREAM...
   UPSTREAM     a poetry server: PORT (on 127.0.0.1) or HOST:PORT
   --port       first port to listen on (0: free ports; the bound ones are printed)
   --interface  address to listen on (default 127.0.0.1)
+  --event-log  print what the reactor does (connections, bytes, timers) on stderr
 `;
 
 await runProgram(USAGE, () => {
@@ -46,12 +48,13 @@ await runProgram(USAGE, () => {
     port: "value",
     interface: "value",
     backend: "value",
+    "event-log": "switch",
   });
   if (cl.positionals.length === 0) throw new UsageError("give at least one upstream server");
   const upstreams = cl.positionals.map((a) => parseHostPort(a));
   const firstPort = numberFlag(cl, "port", 0, { min: 0, max: 65535, integer: true });
   const iface = stringFlag(cl, "interface", "127.0.0.1");
-  const reactor = makeReactor(backendFlag(cl));
+  const reactor = makeReactor(backendFlag(cl), switchFlag(cl, "event-log"));
 
   return react(
     (reactor: Reactor) => {

@@ -28,6 +28,7 @@ import {
   programArgs,
   runProgram,
   stringFlag,
+  switchFlag,
   UsageError,
 } from "./cli.ts";
 import { readPoem } from "./poems.ts";
@@ -35,12 +36,13 @@ import { listenPoetry, PoetryServerFactory } from "./server.ts";
 
 const USAGE = `
 usage: slow_poetry.ts [--port=0] [--interface=127.0.0.1] [--file=tyger]
-                      [--chunk=10] [--delay=0.1] [--backend=deno|bun|node]
+                      [--chunk=10] [--delay=0.1] [--backend=deno|bun|node] [--event-log]
   --port       port to listen on (0: any free port; the bound one is printed)
   --interface  address to listen on (default 127.0.0.1)
   --file       a shipped poem (tyger, science, bright_star, hope, eldorado) or a path
   --chunk      bytes per write (default 10)
   --delay      seconds between writes (default 0.1)
+  --event-log  print what the reactor does (connections, bytes, timers) on stderr
 `;
 
 await runProgram(USAGE, () => {
@@ -51,6 +53,7 @@ await runProgram(USAGE, () => {
     chunk: "value",
     delay: "value",
     backend: "value",
+    "event-log": "switch",
   });
   if (cl.positionals.length > 0) throw new UsageError(`unexpected argument ${cl.positionals[0]}`);
   const port = numberFlag(cl, "port", 0, { min: 0, max: 65535, integer: true });
@@ -58,7 +61,7 @@ await runProgram(USAGE, () => {
   const poem = readPoem(stringFlag(cl, "file", "tyger"));
   const chunkSize = numberFlag(cl, "chunk", 10, { min: 1, integer: true });
   const delay = numberFlag(cl, "delay", 0.1, { min: 0 });
-  const reactor = makeReactor(backendFlag(cl));
+  const reactor = makeReactor(backendFlag(cl), switchFlag(cl, "event-log"));
 
   return react(
     (reactor: Reactor) => {

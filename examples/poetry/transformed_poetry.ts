@@ -27,14 +27,16 @@ import {
   programArgs,
   runProgram,
   stringFlag,
+  switchFlag,
   UsageError,
 } from "./cli.ts";
 import { TransformFactory, TransformService } from "./transform.ts";
 
 const USAGE = `
-usage: transformed_poetry.ts [--port=0] [--interface=127.0.0.1] [--backend=deno|bun|node]
+usage: transformed_poetry.ts [--port=0] [--interface=127.0.0.1] [--backend=deno|bun|node] [--event-log]
   --port       port to listen on (0: any free port; the bound one is printed)
   --interface  address to listen on (default 127.0.0.1)
+  --event-log  print what the reactor does (connections, bytes, timers) on stderr
 `;
 
 await runProgram(USAGE, () => {
@@ -42,11 +44,12 @@ await runProgram(USAGE, () => {
     port: "value",
     interface: "value",
     backend: "value",
+    "event-log": "switch",
   });
   if (cl.positionals.length > 0) throw new UsageError(`unexpected argument ${cl.positionals[0]}`);
   const port = numberFlag(cl, "port", 0, { min: 0, max: 65535, integer: true });
   const iface = stringFlag(cl, "interface", "127.0.0.1");
-  const reactor = makeReactor(backendFlag(cl));
+  const reactor = makeReactor(backendFlag(cl), switchFlag(cl, "event-log"));
 
   return react(
     (reactor: Reactor) => {

@@ -17,8 +17,8 @@
  *    the same downloads would take one after another.
  * 4. Round 2: the same requests again, answered from the proxy's cache.
  * 5. Cancellation: the proxy forgets one poem, a client asks for it and
- *    hangs up; the proxy cancels its upstream download, and the server sees
- *    its client go away.
+ *    hangs up as soon as the proxy has the first bytes; the proxy cancels
+ *    its upstream download, and the server sees its client go away.
  *
  * `--scale=F` multiplies every delay by F (`--fast` is `--scale=0.1`);
  * `--plain` prints milestone lines instead of redrawing the progress lines
@@ -32,9 +32,9 @@
 import process from "node:process";
 import { CancelledError } from "../defer/errors.ts";
 import type { Failure } from "../defer/failure.ts";
+import { Deferred } from "../defer/deferred.ts";
 import { DeferredList, gatherResults } from "../defer/list.ts";
 import type { Reactor } from "../reactor/reactor.ts";
-import { deferLater } from "../task/defer_later.ts";
 import { react } from "../task/react.ts";
 import {
   backendFlag,
@@ -129,6 +129,20 @@ async function round(
 async function demo(reactor: Reactor, scale: number, live: boolean): Promise<void> {
   const say = (line = ""): void => console.log(line);
   const events: string[] = []; // what the servers and the proxy said, shown after each step
+  const watchers: { re: RegExp; d: Deferred<void> }[] = [];
+  const note = (line: string): void => {
+    events.push(line);
+    for (const w of watchers.filter((w) => w.re.test(line))) {
+      watchers.splice(watchers.indexOf(w), 1);
+      w.d.callback(undefined);
+    }
+  };
+  /** Fires when a server or the proxy says something matching `re` (10 s at most). */
+  const said = (re: RegExp): Deferred<void> => {
+    const d = new Deferred<void>();
+    watchers.push({ re, d });
+    return d.addTimeout(10, reactor);
+  };
   const showEvents = (title: string): void => {
     say(title);
     for (const e of events.splice(0)) say(`    ${e}`);
@@ -145,7 +159,7 @@ async function demo(reactor: Reactor, scale: number, live: boolean): Promise<voi
       chunkSize: CHUNK,
       delay,
       clock: reactor,
-      log: (line) => events.push(`server ${poem.name}: ${line}`),
+      log: (line) => note(`server ${poem.name}: ${line}`),
     });
     return listenPoetry(reactor, factory, 0, LOOPBACK);
   }));
@@ -165,7 +179,7 @@ async function demo(reactor: Reactor, scale: number, live: boolean): Promise<voi
     new ProxyService(
       reactor,
       { host: LOOPBACK, port: s.getHost().port },
-      (line) => events.push(`proxy for ${poems[i].name}: ${line}`),
+      (line) => note(`proxy for ${poems[i].name}: ${line}`),
     )
   );
   const proxies = await gatherResults(
@@ -210,19 +224,25 @@ async function demo(reactor: Reactor, scale: number, live: boolean): Promise<voi
   showEvents("   What the proxy did:");
 
   say();
-  const wait = Math.max(0.05, 5 * delay);
   say(
     `5. Cancellation: the proxy forgets ${poems[0].name}; a client asks for it and hangs up ` +
-      `after ${formatSeconds(wait)} s.`,
+      "as soon as the proxy has the first bytes.",
   );
   services[0].poem = null;
+  const firstBytes = new Deferred<void>();
+  services[0].onChunk = () => {
+    services[0].onChunk = null;
+    firstBytes.callback(undefined);
+  };
   const impatient = getPoetry(reactor, LOOPBACK, proxyPorts[0]);
   impatient.addErrback((reason: Failure) => {
     reason.trap(CancelledError);
     say("   The client cancelled its Deferred: its connection to the proxy is closed.");
   });
-  await deferLater(reactor, wait, () => impatient.cancel());
-  await deferLater(reactor, Math.max(0.05, 2 * delay)); // let the news travel upstream
+  await firstBytes.addTimeout(10, reactor);
+  const serverSawItGo = said(/went away after/);
+  impatient.cancel();
+  await serverSawItGo; // the news travelled: client -> proxy -> upstream -> server
   showEvents("   What the proxy and the server did:");
   if (services[0].cancelled !== 1) throw new Error("the upstream download was not cancelled");
 

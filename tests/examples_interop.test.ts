@@ -48,6 +48,20 @@ function freePort(): Promise<number> {
   });
 }
 
+/** How many times `re` (global) matches what `child` printed. */
+function count(child: Child, re: RegExp): number {
+  return (child.stdout.match(re) ?? []).length;
+}
+
+/** Resolves once `check()` holds; polls every 20 ms, fails after `ms`. */
+async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (let i = 0; !check(); i++) {
+    if (Date.now() > deadline || i > 1000) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Resolves once something accepts connections on `port` (bounded). */
 async function listening(port: number, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -167,18 +181,26 @@ describe(`examples with nc and socat (servers on ${runtimeName()})`, () => {
     assert.equal(whole.stdout, poemText("science"));
     assert.match(proxy.stdout, /\] Fetching poem from server\.$/m);
 
-    // A second proxy with an empty cache, and an impatient nc.
-    const fresh = startExample("examples/poetry/poetry_proxy.ts", [String(slowPort)]);
+    // A very slow server behind a second proxy, and an impatient nc.
+    const [slowest, slowestPort] = await serve("slow_poetry.ts", [
+      "--file=science",
+      "--chunk=10",
+      "--delay=0.2",
+    ]);
+    const fresh = startExample("examples/poetry/poetry_proxy.ts", [String(slowestPort)]);
     children.push(fresh);
     const freshPort = await boundPort(fresh);
+    const sending = /^Sending science\.txt to /gm;
+    const wentAway = /went away after \d+ of 672 bytes\.$/gm;
+    const sentBefore = count(slowest, sending);
+    const awayBefore = count(slowest, wentAway);
     const impatient = startProcess(nc, ["127.0.0.1", String(freshPort)], { stdin: "pipe" });
     await fresh.waitFor(/\] Fetching poem from server\.$/m);
-    const sent = (slow.stdout.match(/^Sending science\.txt to /gm) ?? []).length;
-    assert.ok(sent >= 2, slow.stdout);
+    await until(() => count(slowest, sending) > sentBefore, "the slow server starts sending");
     impatient.kill("SIGTERM");
     await impatient.exited;
     await fresh.waitFor(/\] Cancelling poem download: no client is waiting any more\.$/m);
-    await slow.waitFor(/went away after \d+ of 672 bytes\.$/m);
+    await until(() => count(slowest, wentAway) > awayBefore, "the slow server sees its client go");
   });
 
   test("a Skein client reads a poem served by socat", async () => {

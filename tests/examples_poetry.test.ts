@@ -720,9 +720,20 @@ describe(`poetry programs on ${runtimeName()}`, () => {
   describe("the caching proxy", () => {
     let proxy: Child;
     let proxyPorts: number[] = [];
+    // A very slow upstream for the cancellation: it never finishes before the client leaves.
+    let slowest: Child;
+    let slowestPort = 0;
 
     before(async () => {
-      proxy = startExample("examples/poetry/poetry_proxy.ts", [String(ports[1]), String(ports[0])]);
+      [slowest, slowestPort] = await serve("slow_poetry.ts", [
+        "--chunk=10",
+        "--delay=0.2",
+        "--file=tyger",
+      ]);
+      proxy = startExample("examples/poetry/poetry_proxy.ts", [
+        String(ports[1]),
+        String(slowestPort),
+      ]);
       const portFor = async (upstream: number): Promise<number> => {
         const line = new RegExp(
           `^Proxy for 127\\.0\\.0\\.1:${upstream} on 127\\.0\\.0\\.1:(\\d+)\\.$`,
@@ -730,10 +741,11 @@ describe(`poetry programs on ${runtimeName()}`, () => {
         );
         return Number((await proxy.waitFor(line))[1]);
       };
-      proxyPorts = [await portFor(ports[1]), await portFor(ports[0])];
+      proxyPorts = [await portFor(ports[1]), await portFor(slowestPort)];
     });
     after(async () => {
       assert.equal((await proxy.stop()).code, 0);
+      assert.equal((await slowest.stop()).code, 0);
     });
 
     test("two clients share one download; the next ones are served from the cache", async () => {
@@ -759,14 +771,14 @@ describe(`poetry programs on ${runtimeName()}`, () => {
       const socket = new Socket();
       socket.on("error", () => {});
       socket.connect(proxyPorts[1], "127.0.0.1");
-      const upstream = formatAddress({ host: "127.0.0.1", port: ports[0] });
+      const upstream = formatAddress({ host: "127.0.0.1", port: slowestPort });
       await proxy.waitFor(new RegExp(`^\\[${upstream}\\] Fetching poem from server\\.$`, "m"));
-      await servers[0].waitFor(/^Sending tyger\.txt to 127\.0\.0\.1:\d+\.$/m);
+      await slowest.waitFor(/^Sending tyger\.txt to 127\.0\.0\.1:\d+\.$/m);
       socket.destroy();
       await proxy.waitFor(
         new RegExp(`^\\[${upstream}\\] Cancelling poem download: no client is waiting`, "m"),
       );
-      await servers[0].waitFor(/went away after \d+ of 831 bytes\.$/m);
+      await slowest.waitFor(/went away after \d+ of 831 bytes\.$/m);
     });
   });
 });

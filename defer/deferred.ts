@@ -56,17 +56,39 @@ export interface TraceStep {
 // deno-lint-ignore no-explicit-any
 type StepFn = (result: any, ...args: AnyArgs) => unknown;
 
-interface Entry {
+/**
+ * A position in the chain with an errback, or with extra arguments. The
+ * common position, a callback without extra arguments, is stored as the bare
+ * function instead (no object per step); see {@linkcode Steps}.
+ */
+class Step {
   cb: StepFn | null;
-  cbArgs: AnyArgs;
+  cbArgs: AnyArgs | null;
   eb: StepFn | null;
-  ebArgs: AnyArgs;
-  /** Set on the entry that hands this Deferred's result to a waiting outer Deferred. */
-  chainee: Deferred<unknown> | null;
+  ebArgs: AnyArgs | null;
+  constructor(
+    cb: StepFn | null,
+    cbArgs: AnyArgs | null,
+    eb: StepFn | null,
+    ebArgs: AnyArgs | null,
+  ) {
+    this.cb = cb;
+    this.cbArgs = cbArgs;
+    this.eb = eb;
+    this.ebArgs = ebArgs;
+  }
 }
 
+/**
+ * A Deferred's chain, one element per position: a function (a callback with
+ * no extra arguments and no errback), a {@linkcode Step}, or a Deferred (the
+ * hand-over position that gives this Deferred's result to an outer Deferred
+ * waiting on it).
+ */
+// deno-lint-ignore no-explicit-any
+type Steps = (StepFn | Step | Deferred<any>)[];
+
 const NO_RESULT: unique symbol = Symbol("NO_RESULT");
-const EMPTY: AnyArgs = [];
 
 let debugging = false;
 let tracingAll = false;
@@ -181,7 +203,8 @@ function describe(x: unknown): string {
  * ```
  */
 export class Deferred<T = unknown> implements PromiseLike<T> {
-  #entries: Entry[] = [];
+  /** The chain; positions before #next have run. Null while empty. */
+  #steps: Steps | null = null;
   #next = 0;
   #result: unknown = NO_RESULT;
   #called = false;
@@ -283,14 +306,20 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     errback?: ErrbackFn<V> | null,
     options?: { callbackArgs?: unknown[]; errbackArgs?: unknown[] },
   ): Deferred<U | V> {
-    this.#entries.push({
-      cb: callback as Entry["cb"],
-      cbArgs: options?.callbackArgs ?? EMPTY,
-      eb: (errback ?? null) as Entry["eb"],
-      ebArgs: options?.errbackArgs ?? EMPTY,
-      chainee: null,
-    });
-    if (this.#called) this.#runCallbacks();
+    const cbArgs = options?.callbackArgs;
+    const ebArgs = options?.errbackArgs;
+    // The caller's argument arrays are kept as they are (not copied), as before.
+    this.#add(
+      (errback === null || errback === undefined) && typeof callback === "function" &&
+        cbArgs === undefined
+        ? callback as StepFn
+        : new Step(
+          callback as StepFn | null,
+          cbArgs ?? null,
+          (errback ?? null) as StepFn | null,
+          ebArgs ?? null,
+        ),
+    );
     return this as unknown as Deferred<U | V>;
   }
 
@@ -313,14 +342,11 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     fn: (result: T, ...args: A) => U | PromiseLike<U>,
     ...args: A
   ): Deferred<U> {
-    this.#entries.push({
-      cb: fn as Entry["cb"],
-      cbArgs: args,
-      eb: null,
-      ebArgs: EMPTY,
-      chainee: null,
-    });
-    if (this.#called) this.#runCallbacks();
+    this.#add(
+      args.length === 0 && typeof fn === "function"
+        ? fn as StepFn
+        : new Step(fn as StepFn, args.length === 0 ? null : args, null, null),
+    );
     return this as unknown as Deferred<U>;
   }
 
@@ -344,14 +370,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     fn: (failure: Failure, ...args: A) => U | PromiseLike<U>,
     ...args: A
   ): Deferred<T | U> {
-    this.#entries.push({
-      cb: null,
-      cbArgs: EMPTY,
-      eb: fn as Entry["eb"],
-      ebArgs: args,
-      chainee: null,
-    });
-    if (this.#called) this.#runCallbacks();
+    this.#add(new Step(null, null, fn as StepFn, args.length === 0 ? null : args));
     return this as unknown as Deferred<T | U>;
   }
 
@@ -373,14 +392,8 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     fn: (result: T | Failure, ...args: A) => U | PromiseLike<U>,
     ...args: A
   ): Deferred<U> {
-    this.#entries.push({
-      cb: fn as Entry["cb"],
-      cbArgs: args,
-      eb: fn as Entry["eb"],
-      ebArgs: args,
-      chainee: null,
-    });
-    if (this.#called) this.#runCallbacks();
+    const a = args.length === 0 ? null : args;
+    this.#add(new Step(fn as StepFn, a, fn as StepFn, a));
     return this as unknown as Deferred<U>;
   }
 
@@ -665,14 +678,28 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     this.#runCallbacks();
   }
 
+  /** Appends a position to the chain, and runs it at once if the result is already there. */
+  #add(step: StepFn | Step): void {
+    const steps = this.#steps;
+    if (steps === null) this.#steps = [step];
+    else steps.push(step);
+    if (this.#called) this.#runCallbacks();
+  }
+
   /**
    * Runs as much of the chain as possible. Iterative, after Twisted's
    * `_runCallbacks`: when a callback returns a Deferred that already has a
    * result, the result is taken at once; when it has none, this Deferred
-   * pauses and the inner one gets a "continuation" entry. When an inner
-   * Deferred reaches its continuation, the outer Deferred is pushed onto an
-   * explicit stack instead of being called recursively, so arbitrarily deep
-   * chains of Deferreds do not grow the JavaScript stack.
+   * pauses and the inner one gets a hand-over position (this Deferred
+   * itself, see {@linkcode Steps}). When an inner Deferred reaches it, the
+   * outer Deferred is pushed onto an explicit stack instead of being called
+   * recursively, so arbitrarily deep chains of Deferreds do not grow the
+   * JavaScript stack.
+   *
+   * `#running` stays set while one Deferred runs its positions (between them
+   * only this loop runs, apart from the optional tracer), so that a callback
+   * added from inside a callback waits its turn; it is cleared before moving
+   * on to another Deferred, whose callbacks may add to this one.
    */
   #runCallbacks(): void {
     if (this.#running) return; // a callback added from inside a callback runs after it
@@ -683,83 +710,96 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     for (;;) {
       if (current.#paused > 0) return;
       let handedTo: Deferred<unknown> | null = null;
-      const entries = current.#entries;
-      while (current.#next < entries.length) {
-        const entry = entries[current.#next++];
-        const result = current.#result;
-        if (entry.chainee !== null) {
-          // Hand our result to the Deferred that was waiting on us, and forget it ourselves.
-          handedTo = entry.chainee;
-          handedTo.#result = result;
-          current.#result = undefined;
-          handedTo.#paused--;
-          if (handedTo.#trace) handedTo.#traceStep("resume", "", result, result);
-          break;
-        }
-        const failed = result instanceof Failure;
-        const fn = failed ? entry.eb : entry.cb;
-        if (fn === null) continue; // pass the result through this position
-        const args = failed ? entry.ebArgs : entry.cbArgs;
-        let next: unknown;
-        // Set while user code runs, so that a callback added meanwhile waits its turn.
+      const steps = current.#steps;
+      if (steps !== null) {
+        let i = current.#next;
         current.#running = true;
         try {
-          next = args.length === 0 ? fn(result) : fn(result, ...args);
-          if (next !== null && (typeof next === "object" || typeof next === "function")) {
-            if (next === current) {
-              next = new Failure(
-                new TypeError("a callback returned the Deferred it is attached to"),
+          while (i < steps.length) {
+            const step = steps[i++];
+            const result = current.#result;
+            const failed = result instanceof Failure;
+            let fn: StepFn | null;
+            let args: AnyArgs | null = null;
+            if (typeof step === "function") {
+              // The common case: a callback without extra arguments; a failure passes by.
+              if (failed) continue;
+              fn = step;
+            } else if (step instanceof Step) {
+              if (failed) {
+                fn = step.eb;
+                args = step.ebArgs;
+              } else {
+                fn = step.cb;
+                args = step.cbArgs;
+              }
+              if (fn === null) continue; // pass the result through this position
+            } else {
+              // Hand our result to the Deferred that was waiting on us, and forget it ourselves.
+              handedTo = step;
+              handedTo.#result = result;
+              current.#result = undefined;
+              handedTo.#paused--;
+              if (handedTo.#trace) handedTo.#traceStep("resume", "", result, result);
+              break;
+            }
+            let next: unknown;
+            try {
+              next = args === null ? fn(result) : fn(result, ...args);
+              if (next !== null && (typeof next === "object" || typeof next === "function")) {
+                if (next === current) {
+                  next = new Failure(
+                    new TypeError("a callback returned the Deferred it is attached to"),
+                  );
+                } else if (!(next instanceof Deferred) && isThenable(next)) {
+                  next = Deferred.fromPromise(next);
+                }
+              }
+            } catch (e) {
+              next = Failure.from(e);
+            }
+            if (current.#trace) {
+              current.#traceStep(
+                failed ? "errback" : "callback",
+                fn.name || "<anonymous>",
+                result,
+                next,
               );
-            } else if (!(next instanceof Deferred) && isThenable(next)) {
-              next = Deferred.fromPromise(next);
+            }
+            if (next instanceof Deferred) {
+              const inner = next as Deferred<unknown>;
+              const innerResult = inner.#result;
+              if (
+                !inner.#called || innerResult === NO_RESULT || innerResult instanceof Deferred ||
+                inner.#paused > 0
+              ) {
+                // The inner Deferred has no result yet: wait for it.
+                current.#result = inner;
+                current.#paused++;
+                const innerSteps = inner.#steps;
+                if (innerSteps === null) inner.#steps = [current];
+                else innerSteps.push(current);
+                if (current.#trace) current.#traceStep("wait", "", inner, inner);
+                break;
+              }
+              // The inner Deferred already has a result: take it, so it is not reported twice.
+              inner.#result = undefined;
+              if (inner.#record) setUnhandled(inner.#record, null);
+              current.#result = innerResult;
+              if (current.#trace) current.#traceStep("resume", "", innerResult, innerResult);
+            } else {
+              current.#result = next;
             }
           }
-        } catch (e) {
-          next = Failure.from(e);
         } finally {
           current.#running = false;
+          current.#next = i;
         }
-        if (current.#trace) {
-          current.#traceStep(
-            failed ? "errback" : "callback",
-            fn.name || "<anonymous>",
-            result,
-            next,
-          );
+        if (i >= steps.length) {
+          // Everything added so far has run: drop the steps so they can be collected.
+          current.#steps = null;
+          current.#next = 0;
         }
-        if (next instanceof Deferred) {
-          const inner = next as Deferred<unknown>;
-          const innerResult = inner.#result;
-          if (
-            !inner.#called || innerResult === NO_RESULT || innerResult instanceof Deferred ||
-            inner.#paused > 0
-          ) {
-            // The inner Deferred has no result yet: wait for it.
-            current.#result = inner;
-            current.#paused++;
-            inner.#entries.push({
-              cb: null,
-              cbArgs: EMPTY,
-              eb: null,
-              ebArgs: EMPTY,
-              chainee: current,
-            });
-            if (current.#trace) current.#traceStep("wait", "", inner, inner);
-            break;
-          }
-          // The inner Deferred already has a result: take it, so it is not reported twice.
-          inner.#result = undefined;
-          if (inner.#record) setUnhandled(inner.#record, null);
-          current.#result = innerResult;
-          if (current.#trace) current.#traceStep("resume", "", innerResult, innerResult);
-        } else {
-          current.#result = next;
-        }
-      }
-      if (current.#next >= entries.length && entries.length > 0) {
-        // Everything added so far has run: drop the entries so they can be collected.
-        current.#entries = [];
-        current.#next = 0;
       }
       if (handedTo !== null) {
         // Run the waiting Deferred first (iteratively, so deep nesting does

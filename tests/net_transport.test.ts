@@ -262,8 +262,11 @@ for (const backend of backendsForHost()) {
     test("a streaming producer is paused past the high-water mark and resumed when drained", async () => {
       const net = new Net(backend);
       try {
-        const data = pattern(4 * MiB, 5);
-        const chunk = 16 * 1024;
+        // More than the kernel can hold for a peer that does not read (on
+        // Linux loopback up to tcp_rmem max + tcp_wmem max, about 36 MiB), so
+        // the transport's own buffer must fill and pause the producer.
+        const data = pattern(64 * MiB, 5);
+        const chunk = 64 * 1024;
         let maxBuffered = 0;
         class Producer implements IPushProducer {
           pauses = 0;

@@ -138,12 +138,14 @@ function textDelimiter(text: string, delim: string, last: string, from: number):
  *   moved behind it (so the straddling line needs no decode of its own), or
  *   when data was left there (a stop, a pause).
  *
- * Between user callbacks the receivers check {@linkcode TextRun.valid}: the
- * run is trusted only while its bytes are where it decoded them and the
- * input's front is where it left it, so a re-entrant `dataReceived`,
- * `clearLineBuffer`, or the buffer moving makes the generic path take over.
- * A run left by a stop or a pause stays valid, so resuming does not decode
- * the same bytes again.
+ * After each user callback the receivers check that the run's bytes are
+ * still where it decoded them and that the input's front is where it left
+ * it (the chunk's identity and start, or the store's `storeEpoch` and
+ * start), and that the delimiter and mode are the same: a re-entrant
+ * `dataReceived`, `clearLineBuffer`, a new delimiter or raw mode make them
+ * look at the input again. A run left by a stop or a pause is resumed if
+ * {@linkcode TextRun.valid} still holds, so resuming does not decode the
+ * same bytes again.
  */
 class TextRun {
   /** The decoded bytes (from the `at` the run was opened with to `end`). */

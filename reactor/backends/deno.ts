@@ -3,10 +3,13 @@
  * `Deno.listenTls`/`Deno.startTls`/`Deno.connectTls`, `Deno.addSignalListener`
  * and `Deno.exitCode`.
  *
- * Deno's sockets are pull-based, so each connection runs one read loop (with
- * one reused buffer; every delivered chunk is a copy) that only reads while
- * the transport wants data, and one write loop that drains an own queue with
- * `conn.write()` (which may write part of a chunk). Reading EOF (`read()`
+ * Deno's sockets are pull-based, so each connection runs one read loop that
+ * only reads while the transport wants data. It reads into a slab and hands
+ * out views of it (no copy; a slab is never reused, so a chunk stays valid
+ * for as long as its receiver keeps it, and keeps at most its 64 KiB slab
+ * alive). Writes go to `conn.write()` at once when none is in flight, else
+ * into an own queue that is sent, joined, when the write in flight is done
+ * (`conn.write()` may take part of a chunk). Reading EOF (`read()`
  * resolving `null`) only means the peer shut its write side: the connection
  * stays open for writing (see denoland/deno#27510 for why the `readable`
  * stream, which closes on EOF, is not used).
@@ -85,13 +88,20 @@ function denoGlobal(): DenoNamespace {
   return d;
 }
 
-const READ_BUFFER_SIZE = 64 * 1024;
+// Reads go into a per-connection slab: each read fills the slab from its
+// current offset and the bytes read are handed out as a view of that part,
+// so no read copies or allocates. A slab is never written again below its
+// offset (the views handed out keep it alive and stay valid); once less than
+// MIN_READ_SPACE is left, the next read starts a new slab.
+const READ_SLAB_SIZE = 64 * 1024;
+const MIN_READ_SPACE = 16 * 1024;
 
 /**
  * A `Deno.Conn` as a {@linkcode RawSocket}.
  *
- * Write side: open -> flushing -> (shutdownWrite) write-shut, or
- * (close) closing -> finished. Read side: reading -> EOF seen. The socket
+ * Write side: open -> writing (one `conn.write()` in flight, more bytes in
+ * the queue) -> idle, or after `shutdownWrite` + flush: write-shut, or after
+ * `close` + flush: finished. Read side: reading -> EOF seen. The socket
  * finishes (conn.close(), `close` delivered) when both sides are done, when
  * `close()` has flushed, on `abort()`, or on an error.
  */
@@ -101,7 +111,9 @@ class DenoSocket implements RawSocket {
   #conn: DenoConn;
   #gate = new EventGate();
   #queue = new WriteQueue();
-  #writing = false;
+  // The bytes handed to conn.write() and not reported written yet; null
+  // while no write is in flight (then the queue is empty too).
+  #inflight: Uint8Array | null = null;
   #needDrain = false;
   #shutdownWanted = false;
   #shutdownStarted = false;
@@ -109,6 +121,12 @@ class DenoSocket implements RawSocket {
   #closeWanted = false;
   #readEnded = false;
   #finished = false;
+  // Bound once: a write costs no closure allocation.
+  #onWritten = (n: number): void => this.#written(n);
+  #onWriteFailed = (err: unknown): void => {
+    this.#inflight = null;
+    this.#finish(err);
+  };
 
   constructor(conn: DenoConn, local: RawAddress, remote: RawAddress) {
     this.#conn = conn;
@@ -117,7 +135,8 @@ class DenoSocket implements RawSocket {
   }
 
   get bufferedAmount(): number {
-    return this.#queue.size;
+    const inflight = this.#inflight;
+    return this.#queue.size + (inflight === null ? 0 : inflight.byteLength);
   }
 
   start(handlers: RawSocketHandlers): void {
@@ -127,15 +146,18 @@ class DenoSocket implements RawSocket {
     });
   }
 
+  // No EventGate.call here: nothing in write() raises an event synchronously
+  // (a failing conn.write() closes through the gate, which defers `close`).
   write(chunk: Uint8Array): boolean {
-    return this.#gate.call(() => {
-      if (this.#shutdownWanted || this.#closeWanted || this.#finished) return true;
-      this.#queue.push(chunk);
-      if (!this.#writing && this.#queue.size > 0) void this.#writeLoop();
-      const ok = this.#queue.size <= HIGH_WATER_MARK;
-      if (!ok) this.#needDrain = true;
-      return ok;
-    });
+    if (this.#shutdownWanted || this.#closeWanted || this.#finished) return true;
+    if (chunk.byteLength > 0) {
+      // Fast path: nothing in flight, so the chunk goes to the runtime now.
+      if (this.#inflight === null) this.#send(chunk);
+      else this.#queue.push(chunk);
+    }
+    if (this.bufferedAmount <= HIGH_WATER_MARK) return true;
+    this.#needDrain = true;
+    return false;
   }
 
   pauseReading(): void {
@@ -150,7 +172,7 @@ class DenoSocket implements RawSocket {
     this.#gate.call(() => {
       if (this.#shutdownWanted || this.#closeWanted || this.#finished) return;
       this.#shutdownWanted = true;
-      if (!this.#writing) void this.#shutdown();
+      if (this.#inflight === null) void this.#shutdown();
     });
   }
 
@@ -159,7 +181,7 @@ class DenoSocket implements RawSocket {
       if (this.#closeWanted || this.#finished) return;
       this.#closeWanted = true;
       this.#gate.stop();
-      if (!this.#writing) this.#finish(undefined);
+      if (this.#inflight === null) this.#finish(undefined);
     });
   }
 
@@ -180,14 +202,19 @@ class DenoSocket implements RawSocket {
   }
 
   async #readLoop(): Promise<void> {
-    const buf = new Uint8Array(READ_BUFFER_SIZE);
+    let slab = new Uint8Array(READ_SLAB_SIZE);
+    let offset = 0;
     for (;;) {
       const wait = this.#gate.whenFlowing();
       if (wait !== null) await wait;
       if (this.#finished || this.#gate.stopped) return;
+      if (slab.byteLength - offset < MIN_READ_SPACE) {
+        slab = new Uint8Array(READ_SLAB_SIZE);
+        offset = 0;
+      }
       let n: number | null;
       try {
-        n = await this.#conn.read(buf);
+        n = await this.#conn.read(offset === 0 ? slab : slab.subarray(offset));
       } catch (err) {
         // After close()/abort() the pending read fails with Interrupted or
         // BadResource: that is our own doing, not an error to report.
@@ -202,24 +229,43 @@ class DenoSocket implements RawSocket {
         if (this.#writeShut) this.#finish(undefined);
         return;
       }
-      if (n > 0) this.#gate.data(buf.slice(0, n));
+      if (n > 0) {
+        const chunk = new Uint8Array(slab.buffer, offset, n);
+        offset += n;
+        this.#gate.data(chunk);
+      }
     }
   }
 
-  async #writeLoop(): Promise<void> {
-    this.#writing = true;
+  /** Hands `bytes` to the runtime; {@linkcode DenoSocket.#written} follows. */
+  #send(bytes: Uint8Array): void {
+    this.#inflight = bytes;
+    let written: Promise<number>;
     try {
-      while (this.#queue.size > 0) {
-        const n = await this.#conn.write(this.#queue.peek());
-        if (this.#finished) return; // aborted meanwhile: the queue was dropped
-        this.#queue.consume(n);
-      }
+      written = this.#conn.write(bytes);
     } catch (err) {
-      this.#finish(err);
+      this.#onWriteFailed(err);
       return;
-    } finally {
-      this.#writing = false;
     }
+    written.then(this.#onWritten, this.#onWriteFailed);
+  }
+
+  /** `conn.write()` took `n` bytes of the write in flight: send the rest, or what is queued. */
+  #written(n: number): void {
+    if (this.#finished) return; // aborted meanwhile: the queue was dropped
+    const done = this.#inflight!;
+    if (n < done.byteLength) {
+      this.#send(done.subarray(n));
+      return;
+    }
+    const queue = this.#queue;
+    if (queue.size > 0) {
+      const next = queue.peek();
+      queue.consume(next.byteLength);
+      this.#send(next);
+      return;
+    }
+    this.#inflight = null;
     if (this.#needDrain) {
       this.#needDrain = false;
       this.#gate.drain();
@@ -244,6 +290,7 @@ class DenoSocket implements RawSocket {
   #finish(error: unknown): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#inflight = null;
     this.#queue.clear();
     closeQuietly(this.#conn);
     this.#gate.close(error);

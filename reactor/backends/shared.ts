@@ -304,6 +304,19 @@ export class EventGate {
     }
   }
 
+  /**
+   * What {@linkcode EventGate.call} does, for a hot method that should not
+   * allocate a closure: `enter()`, then `leave()` in a `finally`.
+   */
+  enter(): void {
+    this.#depth++;
+  }
+
+  /** Ends what {@linkcode EventGate.enter} started. */
+  leave(): void {
+    this.#depth--;
+  }
+
   /** Installs the handlers; kept events follow soon after. */
   start(handlers: RawSocketHandlers): void {
     if (this.#handlers !== null) throw new Error("RawSocket.start() called twice");

@@ -522,11 +522,14 @@ export class TCPTransport implements ITCPTransport {
   #scheduleFlush(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    queueMicrotask(() => {
-      this.#flushQueued = false;
-      this.#flush();
-    });
+    queueMicrotask(this.#flushTask);
   }
+
+  // Bound once: scheduling a flush costs no closure allocation.
+  #flushTask = (): void => {
+    this.#flushQueued = false;
+    this.#flush();
+  };
 
   /** Hands the queue to the socket, then acts on what was waiting for it. */
   #flush(): void {
@@ -544,7 +547,14 @@ export class TCPTransport implements ITCPTransport {
     this.#handOver(false);
     if (this.#blocked) return; // the drain handler comes back here
     const p = this.#producer;
-    if (p !== null && (!this.#streaming || this.#producerPaused)) this.#scheduleResume();
+    if (p === null || (this.#streaming && !this.#producerPaused)) return;
+    if (p === this) {
+      // Registered as its own producer (flow-controlled echo): resuming only
+      // restarts reading, which delivers nothing synchronously, so it is
+      // done now rather than on the next turn of the event loop.
+      this.#producerPaused = false;
+      this.resumeProducing();
+    } else this.#scheduleResume();
   }
 
   /** Everything to the socket, then close it (it flushes before closing). */

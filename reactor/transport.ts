@@ -7,7 +7,9 @@
  * Write path: `write`/`writeSequence` only queue bytes; the queue is handed
  * to the socket on a microtask, so everything written in one tick goes out
  * in as few `RawSocket.write` calls as possible (short chunks are copied
- * together, long ones passed by reference). When the socket asks to wait
+ * together, long ones passed by reference). Bytes written while the protocol
+ * handles received data are handed over as soon as its `dataReceived`
+ * returns, in one batch, without waiting for the microtask. When the socket asks to wait
  * (its `write` returned `false`), the queue stays here until its `drain`.
  *
  * @module
@@ -93,7 +95,8 @@ export interface TCPTransportOptions {
  * protocol and `protocol.makeConnection(transport)` runs.
  *
  * - **Writing** never blocks and never loses bytes. Bytes written in one tick
- *   are coalesced into as few socket writes as possible. A `Uint8Array` may
+ *   (or in one `dataReceived` call) are coalesced into as few socket writes
+ *   as possible. A `Uint8Array` may
  *   be kept by reference until it is sent: do not change it after writing it
  *   (as with Node's `socket.write`). Writes after the connection closed (or
  *   after `loseWriteConnection`/`abortConnection`) are dropped silently.
@@ -182,6 +185,8 @@ export class TCPTransport implements ITCPTransport {
   #head = 0;
   #pendingBytes = 0;
   #flushQueued = false;
+  #delivering = false; // inside protocol.dataReceived()
+  #flushAfterDelivery = false; // something to flush once dataReceived() returns
   #blocked = false; // the socket's write returned false: wait for its drain
   #writeClosed = false; // close, shutdownWrite or abort issued: later writes are dropped
   #writeShutWanted = false;
@@ -446,10 +451,21 @@ export class TCPTransport implements ITCPTransport {
   #onData(chunk: Uint8Array): void {
     if (!this.#connected || this.#disconnecting) return;
     this.reactor.eventLog?.(this.#event("bytes in", { bytes: chunk.byteLength }));
+    this.#delivering = true;
     try {
       this.protocol.dataReceived(chunk);
     } catch (e) {
       this.#protocolError("dataReceived", e);
+    } finally {
+      this.#delivering = false;
+    }
+    // What the protocol wrote (or closed) while handling the chunk goes to
+    // the socket now, as one batch, instead of on a microtask: an echo or a
+    // request/response costs no extra turn, and on pull-based backends the
+    // write is issued before the next read.
+    if (this.#flushAfterDelivery) {
+      this.#flushAfterDelivery = false;
+      this.#flush();
     }
   }
 
@@ -520,6 +536,10 @@ export class TCPTransport implements ITCPTransport {
   // --- Writing.
 
   #scheduleFlush(): void {
+    if (this.#delivering) {
+      this.#flushAfterDelivery = true; // #onData flushes once dataReceived returns
+      return;
+    }
     if (this.#flushQueued) return;
     this.#flushQueued = true;
     queueMicrotask(this.#flushTask);

@@ -32,6 +32,34 @@ export class Echo extends Protocol {
 }
 
 /**
+ * An {@linkcode Echo} that reads no faster than its peer reads: it registers
+ * its transport as the transport's own streaming producer (Twisted's idiom,
+ * `transport.registerProducer(transport, True)`), so reading stops while
+ * more than the transport's `bufferSize` waits to be sent and restarts once
+ * the socket took it. Plain `Echo` keeps reading and buffers whatever the
+ * peer does not read; this one holds its memory flat.
+ *
+ * @example
+ * ```ts
+ * import { FlowControlledEcho } from "./echo_protocol.ts";
+ * import { StringTransport } from "../testing/string_transport.ts";
+ * const echo = new FlowControlledEcho();
+ * const transport = new StringTransport();
+ * echo.makeConnection(transport);
+ * if (transport.producer !== transport || transport.streaming !== true) throw new Error();
+ * echo.dataReceived(new TextEncoder().encode("ping"));
+ * if (transport.valueText() !== "ping") throw new Error();
+ * ```
+ */
+export class FlowControlledEcho extends Echo {
+  /** Registers the transport as its own streaming producer. */
+  override connectionMade(): void {
+    const transport = this.transport!;
+    transport.registerProducer(transport, true);
+  }
+}
+
+/**
  * Sends one message when connected, collects the echo, and closes once all
  * of it came back; `done` fires with the echoed text (or fails if the
  * connection ends first).

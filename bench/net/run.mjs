@@ -11,7 +11,20 @@
 //   node bench/net/run.mjs            # 3 s per measurement, 64 MiB bulk, best of 3
 //   node bench/net/run.mjs --quick    # 1 s, 16 MiB, one round
 //   node bench/net/run.mjs --only deno:deno,node24:node --json out.json
+//   node bench/net/run.mjs --flow-control   # Skein serves FlowControlledEcho
 //
+// By default Skein serves Twisted's plain Echo (examples/echo_server.ts),
+// which keeps reading however much it has still to send. --flow-control
+// serves FlowControlledEcho instead (bench/net/skein_echo.ts: Echo plus
+// transport.registerProducer(transport, true)), which stops reading while
+// its write buffer is above the high-water mark, as the raw Deno server
+// (await write before the next read) and the raw node:net server (pipe())
+// do by construction; the raw Bun server, like plain Echo, does not.
+//
+// The Deno x deno pair has a second raw reference, raw_deno_owned.ts: the
+// raw server reading each chunk into a fresh buffer, as a server handing
+// chunks to code that may keep them must (the adapter's ownership rule);
+// its row shows what that rule costs and how close Skein gets to it.
 // Pairs: Deno x deno, Deno x node, Bun x bun, Bun x node, Node24 x node.
 // The raw reference of a pair runs on the same runtime with the backend's
 // API: Deno.listen (deno), Bun.listen (bun), node:net (node, also on Deno
@@ -39,11 +52,28 @@ const PAIRS = [
   ["node24", "node"],
 ];
 
+/**
+ * Extra raw references of a pair: [row label suffix, script in bench/net,
+ * the metrics it is measured on]. The fresh-buffer Deno server allocates
+ * 64 KiB per read, which is a fair floor for bulk only.
+ */
+const EXTRA_RAW = {
+  "deno:deno": [["raw reading into fresh buffers", "raw_deno_owned.ts", ["bulk"]]],
+};
+
 function parseArgs(argv) {
-  const o = { quick: false, only: null, json: null, rounds: null, seconds: null };
+  const o = {
+    quick: false,
+    only: null,
+    json: null,
+    rounds: null,
+    seconds: null,
+    flowControl: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") o.quick = true;
+    else if (a === "--flow-control") o.flowControl = true;
     else if (a === "--only") o.only = argv[++i].split(",");
     else if (a === "--json") o.json = argv[++i];
     else if (a === "--rounds") o.rounds = Number(argv[++i]);
@@ -191,19 +221,39 @@ async function main() {
   const pairs = PAIRS.filter(([rt, be]) => !o.only || o.only.includes(`${rt}:${be}`));
   const ms = metrics(o);
   const results = [];
+  process.stderr.write(
+    `Skein serves ${o.flowControl ? "FlowControlledEcho" : "Echo (no flow control)"}\n`,
+  );
   for (const [runtime, backend] of pairs) {
     const name = `${RUNTIME_LABEL[runtime]} x ${backend}`;
     process.stderr.write(`${name}: starting servers\n`);
-    const skein = startServer(runtime, join(root, "examples/echo_server.ts"), [
-      "tcp:0:interface=127.0.0.1",
-      `--backend=${backend}`,
-    ]);
+    const skein = o.flowControl
+      ? startServer(runtime, join(here, "skein_echo.ts"), [
+        `--backend=${backend}`,
+        "--flow-control",
+      ])
+      : startServer(runtime, join(root, "examples/echo_server.ts"), [
+        "tcp:0:interface=127.0.0.1",
+        `--backend=${backend}`,
+      ]);
     const raw = startServer(runtime, rawScript(backend), []);
+    const extras = (EXTRA_RAW[`${runtime}:${backend}`] ?? [])
+      .filter(([, , keys]) => ms.some((m) => keys.includes(m.key)))
+      .map(([label, script, keys]) => ({
+        label,
+        keys,
+        server: startServer(runtime, join(here, script), []),
+      }));
     try {
-      const [skeinPort, rawPort] = await Promise.all([skein.port, raw.port]);
+      const [skeinPort, rawPort, ...extraPorts] = await Promise.all([
+        skein.port,
+        raw.port,
+        ...extras.map((e) => e.server.port),
+      ]);
       const row = { pair: name, runtime, backend };
-      // Warm both servers up (JIT) before anything is measured.
-      for (const port of [rawPort, skeinPort]) {
+      const extraRows = extras.map((e) => ({ pair: `${name}, ${e.label}`, runtime, backend }));
+      // Warm every server up (JIT) before anything is measured.
+      for (const port of [rawPort, skeinPort, ...extraPorts]) {
         await loadgen(port, [
           "--mode",
           "pingpong",
@@ -225,10 +275,20 @@ async function main() {
         // highest throughput, the lowest server CPU per operation; the load
         // generator's own warm-up is off, so all the CPU belongs to the
         // measured operations).
-        const best = { raw: 0, skein: 0 };
-        const cpu = { raw: Infinity, skein: Infinity };
+        const measured = extras.map((e, i) => [e, i]).filter(([e]) => e.keys.includes(m.key));
+        const servers = [
+          ["raw", raw, rawPort],
+          ...measured.map(([e, i]) => [`extra${i}`, e.server, extraPorts[i]]),
+          ["skein", skein, skeinPort],
+        ];
+        const best = {};
+        const cpu = {};
+        for (const [who] of servers) {
+          best[who] = 0;
+          cpu[who] = Infinity;
+        }
         for (let round = 0; round < o.rounds; round++) {
-          for (const [who, server, port] of [["raw", raw, rawPort], ["skein", skein, skeinPort]]) {
+          for (const [who, server, port] of servers) {
             const before = cpuSeconds(server.pid);
             const r = await loadgen(port, [...m.args, "--warmup", "0"], 120);
             const used = cpuSeconds(server.pid) - before;
@@ -236,25 +296,37 @@ async function main() {
             cpu[who] = Math.min(cpu[who], (used / m.ops(r)) * m.perOp);
           }
         }
-        row[m.key] = {
+        const cell = (who) => ({
           skein: best.skein,
-          raw: best.raw,
-          ratio: best.skein / best.raw,
+          raw: best[who],
+          ratio: best.skein / best[who],
           cpuSkein: cpu.skein,
-          cpuRaw: cpu.raw,
-          cpuRatio: cpu.raw / cpu.skein,
-        };
-        process.stderr.write(
-          `  ${m.label}: skein ${fmt(best.skein)}  raw ${fmt(best.raw)}  ratio ${
-            (best.skein / best.raw).toFixed(2)
-          }  |  cpu ${m.unit} skein ${cpu.skein.toFixed(2)} raw ${cpu.raw.toFixed(2)}\n`,
-        );
+          cpuRaw: cpu[who],
+          cpuRatio: cpu[who] / cpu.skein,
+        });
+        row[m.key] = cell("raw");
+        for (const [, i] of measured) extraRows[i][m.key] = cell(`extra${i}`);
+        const refs = [["raw", "raw"], ...measured.map(([e, i]) => [`extra${i}`, e.label])];
+        for (const [who, label] of refs) {
+          process.stderr.write(
+            `  ${m.label}: skein ${fmt(best.skein)}  ${label} ${fmt(best[who])}  ratio ${
+              (best.skein / best[who]).toFixed(2)
+            }  |  cpu ${m.unit} skein ${cpu.skein.toFixed(2)} ${label} ${cpu[who].toFixed(2)}\n`,
+          );
+        }
       }
-      results.push(row);
+      results.push(row, ...extraRows);
     } finally {
-      await Promise.all([skein.stop(), raw.stop()]);
+      await Promise.all([skein.stop(), raw.stop(), ...extras.map((e) => e.server.stop())]);
     }
   }
+  console.log(
+    `\nSkein's server: ${
+      o.flowControl
+        ? "FlowControlledEcho (Echo + transport.registerProducer(transport, true))"
+        : "Echo (Twisted's, no flow control)"
+    }`,
+  );
   printTable(ms, results);
   if (o.json) writeFileSync(o.json, JSON.stringify({ options: o, results }, null, 2));
 }
@@ -265,9 +337,11 @@ function printTable(ms, results) {
     ["pair", ...ms.flatMap((m) => [`${m.key} skein`, `${m.key} raw`, "ratio"])],
     results.map((r) => [
       r.pair,
-      ...ms.flatMap((
-        m,
-      ) => [fmt(r[m.key].skein), fmt(r[m.key].raw), `${r[m.key].ratio.toFixed(2)}x`]),
+      ...ms.flatMap((m) =>
+        r[m.key] === undefined
+          ? ["", "", ""]
+          : [fmt(r[m.key].skein), fmt(r[m.key].raw), `${r[m.key].ratio.toFixed(2)}x`]
+      ),
     ]),
   );
   table(
@@ -275,11 +349,13 @@ function printTable(ms, results) {
     ["pair", ...ms.flatMap((m) => [`${m.key} skein ${m.unit}`, `${m.key} raw`, "ratio"])],
     results.map((r) => [
       r.pair,
-      ...ms.flatMap((m) => [
-        r[m.key].cpuSkein.toFixed(2),
-        r[m.key].cpuRaw.toFixed(2),
-        `${r[m.key].cpuRatio.toFixed(2)}x`,
-      ]),
+      ...ms.flatMap((m) =>
+        r[m.key] === undefined ? ["", "", ""] : [
+          r[m.key].cpuSkein.toFixed(2),
+          r[m.key].cpuRaw.toFixed(2),
+          `${r[m.key].cpuRatio.toFixed(2)}x`,
+        ]
+      ),
     ]),
   );
   console.log(ms.map((m) => `${m.key}: ${m.label}`).join("\n"));

@@ -1,6 +1,6 @@
 /**
  * The `bun` backend: `Bun.listen`/`Bun.connect` with socket handlers (TCP,
- * Unix, TLS), `node:process` for signals and the exit code.
+ * Unix, TLS), the global `process` for signals and the exit code.
  *
  * Bun's `socket.write()` returns how many bytes it took and does not keep the
  * rest (oven-sh/bun#16076), so this backend keeps its own queue and flushes it
@@ -23,7 +23,6 @@
  * @module
  */
 
-import process from "node:process";
 import type {
   BackendName,
   EventLoopAdapter,
@@ -92,6 +91,19 @@ function bunGlobal(): BunNamespace {
   const b = (globalThis as unknown as { Bun?: BunNamespace }).Bun;
   if (b === undefined) throw new Error("The bun backend needs the Bun runtime");
   return b;
+}
+
+/** Bun's global `process` (not imported: see `hostProcess` in `./node.ts`). */
+interface HostProcess {
+  on(signal: string, fn: () => void): unknown;
+  off(signal: string, fn: () => void): unknown;
+  exitCode?: number | string | null;
+}
+
+function hostProcess(): HostProcess {
+  const p = (globalThis as unknown as { process?: HostProcess }).process;
+  if (p === undefined) throw new Error("The bun backend needs the global process object");
+  return p;
 }
 
 /**
@@ -379,15 +391,16 @@ export class BunBackend implements EventLoopAdapter {
   /** `process.on(signal, fn)` (Bun supports it); the returned function removes it. */
   addSignalHandler(signal: StopSignal, fn: () => void): () => void {
     const handler = (): void => fn();
-    process.on(signal, handler);
+    const p = hostProcess();
+    p.on(signal, handler);
     return () => {
-      process.off(signal, handler);
+      p.off(signal, handler);
     };
   }
 
   /** Sets `process.exitCode`. */
   setExitCode(code: number): void {
-    process.exitCode = code;
+    hostProcess().exitCode = code;
   }
 
   /** Listens with `Bun.listen` (TCP, Unix, TLS; `allowHalfOpen: true`). */

@@ -1,4 +1,4 @@
-// The network benchmark: Skein's echo server (examples/echo_server.ts, the
+// The network benchmark: Skein's echo server (bench/net/skein_echo.ts, the
 // same Echo Protocol everywhere) on each (runtime, backend) pair, next to a
 // raw echo server written directly on the API that backend uses, both driven
 // by ONE load generator (bench/net/loadgen.mjs on Node 24, a separate
@@ -13,13 +13,18 @@
 //   node bench/net/run.mjs --only deno:deno,node24:node --json out.json
 //   node bench/net/run.mjs --flow-control   # Skein serves FlowControlledEcho
 //
-// By default Skein serves Twisted's plain Echo (examples/echo_server.ts),
-// which keeps reading however much it has still to send. --flow-control
-// serves FlowControlledEcho instead (bench/net/skein_echo.ts: Echo plus
+// Skein's server is bench/net/skein_echo.ts: reactor.listenTCP with the Echo
+// protocol of examples/echo_protocol.ts. By default that is Twisted's plain
+// Echo, which keeps reading however much it has still to send.
+// --flow-control serves FlowControlledEcho instead (Echo plus
 // transport.registerProducer(transport, true)), which stops reading while
 // its write buffer is above the high-water mark, as the raw Deno server
 // (await write before the next read) and the raw node:net server (pipe())
 // do by construction; the raw Bun server, like plain Echo, does not.
+// (examples/echo_server.ts serves the same Echo from an endpoint string; on
+// Deno its node:process and endpoint modules load Node's compatibility
+// layer, a bigger heap for every GC to mark, which the raw servers do not
+// carry either.)
 //
 // The Deno x deno pair has a second raw reference, raw_deno_owned.ts: the
 // raw server reading each chunk into a fresh buffer, as a server handing
@@ -227,15 +232,10 @@ async function main() {
   for (const [runtime, backend] of pairs) {
     const name = `${RUNTIME_LABEL[runtime]} x ${backend}`;
     process.stderr.write(`${name}: starting servers\n`);
-    const skein = o.flowControl
-      ? startServer(runtime, join(here, "skein_echo.ts"), [
-        `--backend=${backend}`,
-        "--flow-control",
-      ])
-      : startServer(runtime, join(root, "examples/echo_server.ts"), [
-        "tcp:0:interface=127.0.0.1",
-        `--backend=${backend}`,
-      ]);
+    const skein = startServer(runtime, join(here, "skein_echo.ts"), [
+      `--backend=${backend}`,
+      ...(o.flowControl ? ["--flow-control"] : []),
+    ]);
     const raw = startServer(runtime, rawScript(backend), []);
     const extras = (EXTRA_RAW[`${runtime}:${backend}`] ?? [])
       .filter(([, , keys]) => ms.some((m) => keys.includes(m.key)))

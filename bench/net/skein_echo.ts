@@ -1,16 +1,25 @@
-// The Skein echo server of `run.mjs --flow-control`: examples/echo_protocol.ts's
-// FlowControlledEcho (Echo plus `transport.registerProducer(transport, true)`,
-// Twisted's idiom for an echo that reads no faster than its peer reads) on
-// tcp:0 at 127.0.0.1, on the backend given with --backend=NAME. Without
-// --flow-control it serves the plain Echo, like examples/echo_server.ts.
-// Prints "listening on 127.0.0.1:PORT"; stops on SIGTERM/SIGINT.
-import process from "node:process";
+// Skein's echo server in the network benchmark (run.mjs): reactor.listenTCP
+// on tcp:0 at 127.0.0.1, on the backend given with --backend=NAME, serving
+// examples/echo_protocol.ts's Echo (Twisted's, no flow control) or, with
+// --flow-control, its FlowControlledEcho (Echo plus
+// `transport.registerProducer(transport, true)`, Twisted's idiom for an echo
+// that reads no faster than its peer reads). examples/echo_server.ts serves
+// the same Echo from an endpoint string; this server parses none, so on Deno
+// it loads none of Node's compatibility modules (see RESULTS.md for why that
+// matters). Prints "listening on 127.0.0.1:PORT"; stops on SIGTERM/SIGINT.
 import { Factory } from "../../protocols/protocol.ts";
 import type { BackendName } from "../../reactor/adapter.ts";
 import { createReactor } from "../../reactor/global.ts";
 import { Echo, FlowControlledEcho } from "../../examples/echo_protocol.ts";
 
-const args = process.argv.slice(2);
+// No node:process on Deno: reading it loads Node's compatibility layer, whose
+// heap V8 then marks on every full GC (see RESULTS.md); the raw servers do
+// not load it either.
+const host = globalThis as unknown as {
+  Deno?: { args: string[] };
+  process?: { argv: string[] };
+};
+const args = host.Deno?.args ?? host.process?.argv.slice(2) ?? [];
 const backend = args.find((a) => a.startsWith("--backend="))?.slice("--backend=".length) as
   | BackendName
   | undefined;

@@ -12,6 +12,7 @@
 //   node bench/net/run.mjs --quick    # 1 s, 16 MiB, one round
 //   node bench/net/run.mjs --only deno:deno,node24:node --json out.json
 //   node bench/net/run.mjs --flow-control   # Skein serves FlowControlledEcho
+//   node bench/net/run.mjs --merge a.json,b.json   # best of several --json runs
 //
 // Skein's server is bench/net/skein_echo.ts: reactor.listenTCP with the Echo
 // protocol of examples/echo_protocol.ts. By default that is Twisted's plain
@@ -74,6 +75,7 @@ function parseArgs(argv) {
     rounds: null,
     seconds: null,
     flowControl: false,
+    merge: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -82,6 +84,7 @@ function parseArgs(argv) {
     else if (a === "--only") o.only = argv[++i].split(",");
     else if (a === "--json") o.json = argv[++i];
     else if (a === "--rounds") o.rounds = Number(argv[++i]);
+    else if (a === "--merge") o.merge = argv[++i].split(",");
     else if (a === "--seconds") o.seconds = Number(argv[++i]);
     else throw new Error(`unknown option ${a}`);
   }
@@ -221,8 +224,62 @@ function rawScript(backend) {
 
 const fmt = (n) => n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1);
 
+/**
+ * Combines the --json outputs of several runs (same options) into one table:
+ * per pair and metric, the best throughput and the lowest CPU per operation
+ * of each server over all rounds of all runs, as one longer run would.
+ */
+function merge(files) {
+  const runs = files.map((f) => JSON.parse(readFileSync(f, "utf8")));
+  const o = runs[0].options;
+  for (const r of runs) {
+    if (r.options.flowControl !== o.flowControl || r.options.quick !== o.quick) {
+      throw new Error("--merge: the runs were made with different options");
+    }
+  }
+  const ms = metrics(o);
+  const rows = new Map();
+  for (const run of runs) {
+    for (const r of run.results) {
+      const row = rows.get(r.pair) ?? { pair: r.pair, runtime: r.runtime, backend: r.backend };
+      for (const m of ms) {
+        const c = r[m.key];
+        if (c === undefined) continue;
+        const prev = row[m.key];
+        const skein = Math.max(prev?.skein ?? 0, c.skein);
+        const raw = Math.max(prev?.raw ?? 0, c.raw);
+        const cpuSkein = Math.min(prev?.cpuSkein ?? Infinity, c.cpuSkein);
+        const cpuRaw = Math.min(prev?.cpuRaw ?? Infinity, c.cpuRaw);
+        row[m.key] = {
+          skein,
+          raw,
+          ratio: skein / raw,
+          cpuSkein,
+          cpuRaw,
+          cpuRatio: cpuRaw / cpuSkein,
+        };
+      }
+      rows.set(r.pair, row);
+    }
+  }
+  console.log(`${files.length} runs merged (${files.length * o.rounds} rounds per cell)`);
+  printHeader(o);
+  printTable(ms, [...rows.values()]);
+}
+
+function printHeader(o) {
+  console.log(
+    `\nSkein's server: ${
+      o.flowControl
+        ? "FlowControlledEcho (Echo + transport.registerProducer(transport, true))"
+        : "Echo (Twisted's, no flow control)"
+    }`,
+  );
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  if (o.merge) return merge(o.merge);
   const pairs = PAIRS.filter(([rt, be]) => !o.only || o.only.includes(`${rt}:${be}`));
   const ms = metrics(o);
   const results = [];
@@ -320,13 +377,7 @@ async function main() {
       await Promise.all([skein.stop(), raw.stop(), ...extras.map((e) => e.server.stop())]);
     }
   }
-  console.log(
-    `\nSkein's server: ${
-      o.flowControl
-        ? "FlowControlledEcho (Echo + transport.registerProducer(transport, true))"
-        : "Echo (Twisted's, no flow control)"
-    }`,
-  );
+  printHeader(o);
   printTable(ms, results);
   if (o.json) writeFileSync(o.json, JSON.stringify({ options: o, results }, null, 2));
 }
